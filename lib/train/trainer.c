@@ -1,0 +1,1040 @@
+/*
+ * lib/train/trainer.c -- the trainer: mini-batches, forward, loss, backward,
+ * clipping, the optimizer step; fit / evaluate / predict; history and
+ * callbacks.
+ *
+ * Everything a step needs (gradients, optimizer slots, staging buffers for
+ * shuffled rows, the session's activations) is allocated once and reused:
+ * after the first batch of a given size, a training step allocates nothing.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "graph/graph_internal.h"
+#include "train/loss.h"
+#include "train/optim.h"
+#include "train/train_internal.h"
+
+#define SN_MAX_METRICS 16
+#define SN_MAX_LOGS (1 + SN_MAX_METRICS)
+#define SN_LOG_NAME 72
+
+typedef struct metric_slot {
+    int32_t output;
+    int metric;
+} metric_slot;
+
+/* A mini-batch ready to feed: pointers into host arrays or staging. */
+typedef struct batch_view {
+    int32_t n;
+    const int32_t *ids[SN_DATA_MAX_IO];
+    const float *x[SN_DATA_MAX_IO];
+    const float *y[SN_DATA_MAX_IO];
+    const float *w;
+} batch_view;
+
+typedef struct stage_buf {
+    void *p;
+    size_t cap;
+} stage_buf;
+
+struct seqnet_trainer {
+    sn_object obj;
+    seqnet_model *model;
+    seqnet_session *session;
+    float *grads;
+    uint8_t **row_flags;  /* per layer: flags of its row-sparse parameter, or NULL */
+    int32_t **touched;
+    int32_t *n_touched;
+    uint8_t *has_grads;   /* per layer, this step */
+    sn_optim optim;
+    int *loss;            /* per output; 0 = no loss */
+    int32_t n_metrics;
+    metric_slot metrics[SN_MAX_METRICS];
+    int32_t batch_size, epochs;
+    int shuffle;
+    uint64_t seed;
+    double validation_split, clipvalue, clipnorm, global_clipnorm;
+    int reduction;
+    seqnet_train_callback callback;
+    void *callback_user;
+    double *history;      /* per epoch: n_logs train values then n_logs val values */
+    int32_t history_len, history_cap;
+    char names[2][SN_MAX_LOGS][SN_LOG_NAME];
+    stage_buf stage_in[SN_DATA_MAX_IO], stage_out[SN_DATA_MAX_IO], stage_w;
+    int64_t *order;
+    int64_t order_cap;
+    uint64_t step;
+    seqnet_data *gen_batch;
+};
+
+/* ---- lifetime ---- */
+
+static void free_sparse(seqnet_trainer *t)
+{
+    int32_t l;
+    const sn_alloc *a = &t->obj.alloc;
+    for (l = 0; l < t->model->n_layers; l++) {
+        if (t->row_flags != NULL)
+            sn_free(a, t->row_flags[l]);
+        if (t->touched != NULL)
+            sn_free(a, t->touched[l]);
+    }
+    sn_free(a, t->row_flags);
+    sn_free(a, t->touched);
+    sn_free(a, t->n_touched);
+}
+
+SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
+{
+    sn_alloc a;
+    int32_t i;
+    if (trainer == NULL || trainer->obj.magic != SN_MAGIC_TRAINER)
+        return;
+    a = trainer->obj.alloc;
+    free_sparse(trainer);
+    seqnet_session_free(trainer->session);
+    seqnet_data_free(trainer->gen_batch);
+    sn_optim_release(&trainer->optim);
+    sn_free(&a, trainer->grads);
+    sn_free(&a, trainer->has_grads);
+    sn_free(&a, trainer->loss);
+    sn_free(&a, trainer->history);
+    sn_free(&a, trainer->order);
+    for (i = 0; i < SN_DATA_MAX_IO; i++) {
+        sn_free(&a, trainer->stage_in[i].p);
+        sn_free(&a, trainer->stage_out[i].p);
+    }
+    sn_free(&a, trainer->stage_w.p);
+    trainer->obj.magic = 0;
+    sn_free(&a, trainer);
+}
+
+static int alloc_sparse(seqnet_trainer *t)
+{
+    const seqnet_model *m = t->model;
+    const sn_alloc *a = &t->obj.alloc;
+    int32_t l, p;
+    t->row_flags = sn_calloc(a, (size_t)m->n_layers, sizeof *t->row_flags);
+    t->touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->touched);
+    t->n_touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->n_touched);
+    if (t->row_flags == NULL || t->touched == NULL || t->n_touched == NULL)
+        return SEQNET_ENOMEM;
+    for (l = 0; l < m->n_layers; l++)
+        for (p = 0; p < m->layers[l].n_params; p++) {
+            const sn_param *P = &m->layers[l].params[p];
+            if (!P->sparse_rows)
+                continue;
+            t->row_flags[l] = sn_calloc(a, (size_t)P->dims[0], 1);
+            t->touched[l] = sn_calloc(a, (size_t)P->dims[0], sizeof(int32_t));
+            if (t->row_flags[l] == NULL || t->touched[l] == NULL)
+                return SEQNET_ENOMEM;
+        }
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_new(seqnet_model *model, seqnet_trainer **out)
+{
+    const sn_alloc *a;
+    seqnet_trainer *t;
+    int st;
+    if (out == NULL)
+        return SEQNET_EINVAL;
+    *out = NULL;
+    if (model == NULL || model->obj.magic != SN_MAGIC_MODEL)
+        return SEQNET_EINVAL;
+    a = &model->obj.alloc;
+    t = sn_calloc(a, 1, sizeof *t);
+    if (t == NULL)
+        return SEQNET_ENOMEM;
+    sn_object_init(&t->obj, SN_MAGIC_TRAINER, a);
+    t->model = model;
+    t->batch_size = 32;
+    t->epochs = 1;
+    t->shuffle = 1;
+    t->seed = model->seed;
+    t->reduction = SEQNET_REDUCTION_MEAN;
+    if ((st = sn_optim_init(&t->optim, SEQNET_OPTIMIZER_ADAM, a)) != SEQNET_OK)
+        goto fail;
+    st = SEQNET_ENOMEM;
+    t->grads = sn_calloc(a, (size_t)(model->n_params > 0 ? model->n_params : 1), sizeof(float));
+    t->has_grads = sn_calloc(a, (size_t)model->n_layers, 1);
+    t->loss = sn_calloc(a, (size_t)model->n_outputs, sizeof *t->loss);
+    if (t->grads == NULL || t->has_grads == NULL || t->loss == NULL)
+        goto fail;
+    if (alloc_sparse(t) != SEQNET_OK)
+        goto fail;
+    if ((st = seqnet_session_new(model, &t->session)) != SEQNET_OK)
+        goto fail;
+    *out = t;
+    return SEQNET_OK;
+fail:
+    seqnet_trainer_free(t);
+    return st;
+}
+
+/* ---- configuration ---- */
+
+static void rebuild_names(seqnet_trainer *t)
+{
+    int32_t i;
+    const seqnet_model *m = t->model;
+    snprintf(t->names[0][0], SN_LOG_NAME, "loss");
+    for (i = 0; i < t->n_metrics; i++) {
+        const char *base = sn_metric_name(t->metrics[i].metric);
+        if (m->n_outputs > 1)
+            snprintf(t->names[0][1 + i], SN_LOG_NAME, "%s_%s",
+                     m->layers[m->outputs[t->metrics[i].output]].name, base);
+        else
+            snprintf(t->names[0][1 + i], SN_LOG_NAME, "%s", base);
+    }
+    for (i = 0; i <= t->n_metrics; i++)
+        snprintf(t->names[1][i], SN_LOG_NAME, "val_%.*s", SN_LOG_NAME - 5, t->names[0][i]);
+}
+
+SEQNET_API int seqnet_trainer_set_loss(seqnet_trainer *trainer, int32_t output, int loss)
+{
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if (output < 0 || output >= trainer->model->n_outputs)
+        return sn_error(&trainer->obj, SEQNET_ERANGE, "no output %d", (int)output);
+    if (!sn_loss_valid(loss))
+        return sn_error(&trainer->obj, SEQNET_EUNSUPPORTED, "unknown loss %d", loss);
+    trainer->loss[output] = loss;
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_add_metric(seqnet_trainer *trainer, int32_t output, int metric)
+{
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if (output < 0 || output >= trainer->model->n_outputs)
+        return sn_error(&trainer->obj, SEQNET_ERANGE, "no output %d", (int)output);
+    if (!sn_metric_valid(metric))
+        return sn_error(&trainer->obj, SEQNET_EUNSUPPORTED, "unknown metric %d", metric);
+    if (trainer->n_metrics >= SN_MAX_METRICS)
+        return sn_error(&trainer->obj, SEQNET_ETOOBIG, "at most %d metrics", SN_MAX_METRICS);
+    if (trainer->history_len > 0)
+        return sn_error(&trainer->obj, SEQNET_ESTATE, "metrics cannot change after training");
+    trainer->metrics[trainer->n_metrics].output = output;
+    trainer->metrics[trainer->n_metrics].metric = metric;
+    trainer->n_metrics++;
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_set_optimizer(seqnet_trainer *trainer, int optimizer)
+{
+    sn_optim fresh;
+    int st;
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if ((st = sn_optim_init(&fresh, optimizer, &trainer->obj.alloc)) != SEQNET_OK)
+        return sn_error(&trainer->obj, st, "unknown optimizer %d", optimizer);
+    sn_optim_release(&trainer->optim);
+    trainer->optim = fresh;
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_set_param(seqnet_trainer *trainer, int param, double value)
+{
+    int st;
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if (!isfinite(value))
+        return sn_error(&trainer->obj, SEQNET_EINVAL, "parameter %d: value is not finite", param);
+    switch (param) {
+    case SEQNET_TRAIN_BATCH_SIZE:
+        if (value < 1 || value > (1 << 24) || value != floor(value))
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "batch_size must be a positive integer");
+        trainer->batch_size = (int32_t)value;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_EPOCHS:
+        if (value < 0 || value > (1 << 24) || value != floor(value))
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "epochs must be an integer >= 0");
+        trainer->epochs = (int32_t)value;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_SHUFFLE:
+        trainer->shuffle = value != 0.0;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_SEED:
+        if (value < 0 || value != floor(value) || value > 9007199254740992.0)
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "seed must be an integer >= 0");
+        trainer->seed = (uint64_t)value;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_VALIDATION_SPLIT:
+        if (value < 0 || value >= 1)
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "validation_split must be in [0, 1)");
+        trainer->validation_split = value;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_CLIPVALUE:
+    case SEQNET_TRAIN_CLIPNORM:
+    case SEQNET_TRAIN_GLOBAL_CLIPNORM:
+        if (value < 0)
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "clipping thresholds must be >= 0");
+        if (param == SEQNET_TRAIN_CLIPVALUE)
+            trainer->clipvalue = value;
+        else if (param == SEQNET_TRAIN_CLIPNORM)
+            trainer->clipnorm = value;
+        else
+            trainer->global_clipnorm = value;
+        return SEQNET_OK;
+    case SEQNET_TRAIN_LOSS_REDUCTION:
+        if (value != SEQNET_REDUCTION_MEAN && value != SEQNET_REDUCTION_SUM_OVER_STEPS)
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "unknown reduction");
+        trainer->reduction = (int)value;
+        return SEQNET_OK;
+    default:
+        st = sn_optim_set(&trainer->optim, param, value);
+        if (st != SEQNET_OK)
+            return sn_error(&trainer->obj, st, "parameter %d: %s", param,
+                            st == SEQNET_EUNSUPPORTED
+                                ? "not a parameter of this optimizer"
+                                : "value out of range");
+        return SEQNET_OK;
+    }
+}
+
+SEQNET_API int seqnet_trainer_get_param(const seqnet_trainer *trainer, int param, double *value)
+{
+    if (trainer == NULL || value == NULL)
+        return SEQNET_EINVAL;
+    switch (param) {
+    case SEQNET_TRAIN_BATCH_SIZE: *value = trainer->batch_size; return SEQNET_OK;
+    case SEQNET_TRAIN_EPOCHS: *value = trainer->epochs; return SEQNET_OK;
+    case SEQNET_TRAIN_SHUFFLE: *value = trainer->shuffle; return SEQNET_OK;
+    case SEQNET_TRAIN_SEED: *value = (double)trainer->seed; return SEQNET_OK;
+    case SEQNET_TRAIN_VALIDATION_SPLIT: *value = trainer->validation_split; return SEQNET_OK;
+    case SEQNET_TRAIN_CLIPVALUE: *value = trainer->clipvalue; return SEQNET_OK;
+    case SEQNET_TRAIN_CLIPNORM: *value = trainer->clipnorm; return SEQNET_OK;
+    case SEQNET_TRAIN_GLOBAL_CLIPNORM: *value = trainer->global_clipnorm; return SEQNET_OK;
+    case SEQNET_TRAIN_LOSS_REDUCTION: *value = trainer->reduction; return SEQNET_OK;
+    default: return sn_optim_get(&trainer->optim, param, value);
+    }
+}
+
+SEQNET_API int seqnet_trainer_set_callback(seqnet_trainer *trainer, seqnet_train_callback fn,
+                                           void *user)
+{
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    trainer->callback = fn;
+    trainer->callback_user = user;
+    return SEQNET_OK;
+}
+
+/* ---- data checks and batching ---- */
+
+static int check_data(seqnet_trainer *t, const seqnet_data *d, int need_targets)
+{
+    const seqnet_model *m = t->model;
+    int32_t k;
+    if (d->generator != NULL)
+        return SEQNET_OK; /* each generated batch is checked when fed */
+    if (d->n_samples < 1)
+        return sn_error(&t->obj, SEQNET_EEMPTY, "the data set is empty");
+    for (k = 0; k < m->n_inputs; k++) {
+        const sn_shape *s = &m->layers[m->inputs[k]].out_shape;
+        const sn_data_array *a = &d->inputs[k];
+        if (!a->set)
+            return sn_error(&t->obj, SEQNET_ESHAPE, "no data for input %d ('%s')", (int)k,
+                            m->layers[m->inputs[k]].name);
+        if ((a->ids != NULL) != (s->is_tokens != 0))
+            return sn_error(&t->obj, SEQNET_ESHAPE, "input %d ('%s') takes %s", (int)k,
+                            m->layers[m->inputs[k]].name, s->is_tokens ? "token ids" : "floats");
+        if ((s->time == SN_TIME_VECTOR) != (a->time == 0) ||
+            (s->time > 0 && s->time != a->time) || (!s->is_tokens && s->features != a->features))
+            return sn_error(&t->obj, SEQNET_ESHAPE, "data for input %d ('%s') has shape "
+                            "(%d, %d), the model wants (%d, %d)", (int)k,
+                            m->layers[m->inputs[k]].name, (int)a->time, (int)a->features,
+                            (int)s->time, (int)s->features);
+    }
+    if (need_targets)
+        for (k = 0; k < m->n_outputs; k++) {
+            const sn_shape *s = &m->layers[m->outputs[k]].out_shape;
+            const sn_data_array *a = &d->targets[k];
+            if (t->loss[k] == 0)
+                continue;
+            if (!a->set)
+                return sn_error(&t->obj, SEQNET_ESHAPE, "no targets for output %d", (int)k);
+            if ((s->time == SN_TIME_VECTOR) != (a->time == 0) ||
+                a->features != sn_loss_target_width(t->loss[k], s->features))
+                return sn_error(&t->obj, SEQNET_ESHAPE,
+                                "targets for output %d ('%s') have shape (%d, %d); the model "
+                                "output is (%d, %d) and %s wants width %d",
+                                (int)k, m->layers[m->outputs[k]].name, (int)a->time,
+                                (int)a->features, (int)s->time, (int)s->features,
+                                sn_loss_name(t->loss[k]),
+                                (int)sn_loss_target_width(t->loss[k], s->features));
+        }
+    return SEQNET_OK;
+}
+
+static size_t row_elems(const sn_data_array *a)
+{
+    return (size_t)(a->time > 0 ? a->time : 1) * (size_t)a->features;
+}
+
+static int stage_rows(seqnet_trainer *t, stage_buf *sb, const sn_data_array *a,
+                      const int64_t *rows, int32_t n, const void **out)
+{
+    size_t elems = row_elems(a), esize = a->ids != NULL ? sizeof(int32_t) : sizeof(float);
+    size_t bytes = elems * esize * (size_t)n;
+    const unsigned char *src = a->ids != NULL ? (const void *)a->ids : (const void *)a->x;
+    int32_t i;
+    if (sb->cap < bytes) {
+        void *p = sn_malloc(&t->obj.alloc, bytes);
+        if (p == NULL)
+            return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory staging a batch");
+        sn_free(&t->obj.alloc, sb->p);
+        sb->p = p;
+        sb->cap = bytes;
+    }
+    for (i = 0; i < n; i++)
+        memcpy((unsigned char *)sb->p + (size_t)i * elems * esize,
+               src + (size_t)rows[i] * elems * esize, elems * esize);
+    *out = sb->p;
+    return SEQNET_OK;
+}
+
+/* Build a batch of rows: either rows[0..n) (gathered) or, when rows is NULL,
+ * the contiguous rows start..start+n (pointed at, no copy). */
+static int make_batch(seqnet_trainer *t, const seqnet_data *d, const int64_t *rows, int64_t start,
+                      int32_t n, int with_targets, batch_view *bv)
+{
+    const seqnet_model *m = t->model;
+    int32_t k;
+    int st;
+    const void *p;
+    memset(bv, 0, sizeof *bv);
+    bv->n = n;
+    for (k = 0; k < m->n_inputs; k++) {
+        const sn_data_array *a = &d->inputs[k];
+        if (rows == NULL) {
+            if (a->ids != NULL)
+                bv->ids[k] = a->ids + (size_t)start * row_elems(a);
+            else
+                bv->x[k] = a->x + (size_t)start * row_elems(a);
+            continue;
+        }
+        if ((st = stage_rows(t, &t->stage_in[k], a, rows, n, &p)) != SEQNET_OK)
+            return st;
+        if (a->ids != NULL)
+            bv->ids[k] = p;
+        else
+            bv->x[k] = p;
+    }
+    for (k = 0; with_targets && k < m->n_outputs; k++) {
+        const sn_data_array *a = &d->targets[k];
+        if (t->loss[k] == 0 && !a->set)
+            continue;
+        if (rows == NULL) {
+            bv->y[k] = a->x + (size_t)start * row_elems(a);
+            continue;
+        }
+        if ((st = stage_rows(t, &t->stage_out[k], a, rows, n, &p)) != SEQNET_OK)
+            return st;
+        bv->y[k] = p;
+    }
+    if (d->weights != NULL) {
+        if (rows == NULL) {
+            bv->w = d->weights + start;
+        } else {
+            sn_data_array wa;
+            memset(&wa, 0, sizeof wa);
+            wa.x = d->weights;
+            wa.features = 1;
+            if ((st = stage_rows(t, &t->stage_w, &wa, rows, n, &p)) != SEQNET_OK)
+                return st;
+            bv->w = p;
+        }
+    }
+    return SEQNET_OK;
+}
+
+static int feed_batch(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv)
+{
+    const seqnet_model *m = t->model;
+    int32_t k;
+    int st;
+    for (k = 0; k < m->n_inputs; k++) {
+        const sn_data_array *a = &d->inputs[k];
+        if (a->ids != NULL)
+            st = seqnet_session_set_input_tokens(t->session, k, bv->ids[k], bv->n, a->time);
+        else
+            st = seqnet_session_set_input_floats(t->session, k, bv->x[k], bv->n, a->time,
+                                                 a->features);
+        if (st != SEQNET_OK)
+            return sn_copy_error(&t->obj, &t->session->obj, st);
+    }
+    return SEQNET_OK;
+}
+
+/* ---- one step ---- */
+
+typedef struct running {
+    double loss_sum;      /* sum over batches of loss * batch size */
+    double samples;
+    double metric_sum[SN_MAX_METRICS];
+    double metric_count[SN_MAX_METRICS];
+} running;
+
+/* Loss (and gradients when training) of the last forward pass. */
+static int losses_and_metrics(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
+                              int training, double *total, running *run)
+{
+    const seqnet_model *m = t->model;
+    seqnet_session *s = t->session;
+    int32_t k, i;
+    int st;
+    *total = 0.0;
+    for (k = 0; k < m->n_outputs; k++) {
+        int32_t node = m->outputs[k];
+        const sn_tensor *out = &s->nodes[node].t;
+        double value;
+        float *grad = NULL;
+        if (t->loss[k] == 0)
+            continue;
+        if (d->targets[k].time != 0 && d->targets[k].time != out->time)
+            return sn_error(&t->obj, SEQNET_ESHAPE,
+                            "targets for output %d have %d steps, the output has %d", (int)k,
+                            (int)d->targets[k].time, (int)out->time);
+        if (training) {
+            grad = sn_session_grad_buffer(s, node, sn_tensor_size(out));
+            if (grad == NULL)
+                return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for output gradients");
+        }
+        st = sn_loss_compute(t->loss[k], t->reduction, out->x, bv->y[k], out->batch, out->time,
+                             out->features, out->mask, bv->w, &value, grad, NULL, &t->obj);
+        if (st != SEQNET_OK)
+            return st;
+        if (training)
+            s->nodes[node].grad_written = 1;
+        *total += value;
+    }
+    run->loss_sum += *total * bv->n;
+    run->samples += bv->n;
+    for (i = 0; i < t->n_metrics; i++) {
+        const metric_slot *ms = &t->metrics[i];
+        const sn_tensor *out = &s->nodes[m->outputs[ms->output]].t;
+        if (bv->y[ms->output] == NULL)
+            return sn_error(&t->obj, SEQNET_ESHAPE, "no targets for metric on output %d",
+                            (int)ms->output);
+        st = sn_metric_accumulate(ms->metric, out->x, bv->y[ms->output], out->batch, out->time,
+                                  out->features, out->mask, bv->w, &run->metric_sum[i],
+                                  &run->metric_count[i], &t->obj);
+        if (st != SEQNET_OK)
+            return st;
+    }
+    return SEQNET_OK;
+}
+
+static void clear_sparse_flags(seqnet_trainer *t)
+{
+    int32_t l, i;
+    for (l = 0; l < t->model->n_layers; l++) {
+        if (t->row_flags[l] == NULL)
+            continue;
+        for (i = 0; i < t->n_touched[l]; i++)
+            t->row_flags[l][t->touched[l][i]] = 0;
+        t->n_touched[l] = 0;
+    }
+}
+
+/* Clip, check for non-finite gradients, update. */
+static int apply_gradients(seqnet_trainer *t)
+{
+    seqnet_model *m = t->model;
+    double global = 0.0;
+    int32_t l, p;
+    int st;
+
+    if ((st = sn_optim_prepare(&t->optim, m->n_params)) != SEQNET_OK)
+        return sn_error(&t->obj, st, "out of memory for optimizer state");
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        t->has_grads[l] = L->ops != NULL && L->trainable && t->session->nodes[l].grad_written;
+        if (!t->has_grads[l])
+            continue;
+        for (p = 0; p < L->n_params; p++) {
+            const sn_param *P = &L->params[p];
+            const uint8_t *flags = P->sparse_rows ? t->row_flags[l] : NULL;
+            int32_t width = (int32_t)P->dims[P->rank - 1];
+            double ss;
+            if (!P->trainable)
+                continue;
+            ss = sn_grad_sumsq(t->grads + P->offset, P->count, flags, width);
+            if (!isfinite(ss))
+                return sn_error(&t->obj, SEQNET_ENONFINITE,
+                                "the gradient of layer '%s' weight '%s' is NaN or infinite; "
+                                "weights were not updated",
+                                L->name, P->name);
+            if (t->clipnorm > 0 && ss > t->clipnorm * t->clipnorm)
+                sn_grad_scale(t->grads + P->offset, P->count, flags, width,
+                              (float)(t->clipnorm / sqrt(ss)));
+            global += ss;
+        }
+    }
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        if (!t->has_grads[l])
+            continue;
+        for (p = 0; p < L->n_params; p++) {
+            const sn_param *P = &L->params[p];
+            const uint8_t *flags = P->sparse_rows ? t->row_flags[l] : NULL;
+            int32_t width = (int32_t)P->dims[P->rank - 1];
+            if (!P->trainable)
+                continue;
+            if (t->global_clipnorm > 0 && global > t->global_clipnorm * t->global_clipnorm)
+                sn_grad_scale(t->grads + P->offset, P->count, flags, width,
+                              (float)(t->global_clipnorm / sqrt(global)));
+            if (t->clipvalue > 0)
+                sn_grad_clip_value(t->grads + P->offset, P->count, flags, width,
+                                   (float)t->clipvalue);
+        }
+    }
+    sn_optim_begin_step(&t->optim);
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        if (!t->has_grads[l])
+            continue;
+        for (p = 0; p < L->n_params; p++) {
+            const sn_param *P = &L->params[p];
+            if (!P->trainable)
+                continue;
+            sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count,
+                            P->sparse_rows ? t->row_flags[l] : NULL,
+                            (int32_t)P->dims[P->rank - 1]);
+        }
+    }
+    return SEQNET_OK;
+}
+
+static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
+                      running *run, double *loss)
+{
+    int st;
+    if ((st = feed_batch(t, d, bv)) != SEQNET_OK)
+        return st;
+    st = sn_session_forward(t->session, 1, t->step);
+    if (st != SEQNET_OK)
+        return sn_copy_error(&t->obj, &t->session->obj, st);
+    sn_session_clear_grads(t->session);
+    if ((st = losses_and_metrics(t, d, bv, 1, loss, run)) != SEQNET_OK)
+        return st;
+    st = sn_session_backward(t->session, t->grads, t->row_flags, t->touched, t->n_touched, NULL);
+    if (st != SEQNET_OK) {
+        clear_sparse_flags(t);
+        return sn_copy_error(&t->obj, &t->session->obj, st);
+    }
+    st = apply_gradients(t);
+    clear_sparse_flags(t);
+    t->step++;
+    return st;
+}
+
+static void running_logs(const seqnet_trainer *t, const running *run, double *logs)
+{
+    int32_t i;
+    logs[0] = run->samples > 0 ? run->loss_sum / run->samples : NAN;
+    for (i = 0; i < t->n_metrics; i++)
+        logs[1 + i] = run->metric_count[i] > 0 ? run->metric_sum[i] / run->metric_count[i] : NAN;
+}
+
+static int check_ready(seqnet_trainer *t)
+{
+    int32_t k;
+    for (k = 0; k < t->model->n_outputs; k++)
+        if (t->loss[k] != 0)
+            return SEQNET_OK;
+    return sn_error(&t->obj, SEQNET_ESTATE, "no loss set: call seqnet_trainer_set_loss first");
+}
+
+/* Evaluate rows [start, start+count) of d (count < 0: a generator). */
+static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start, int64_t count,
+                          double *logs)
+{
+    running run;
+    batch_view bv;
+    int64_t b;
+    double loss;
+    int st;
+    memset(&run, 0, sizeof run);
+    if (d->generator != NULL) {
+        for (b = 0;; b++) {
+            int r;
+            sn_data_reset(t->gen_batch);
+            r = d->generator(d->generator_user, -1, b, t->gen_batch);
+            if (r < 0)
+                return sn_error(&t->obj, SEQNET_EIO, "the batch generator failed (%d)", r);
+            if (r == 0)
+                break;
+            if ((st = check_data(t, t->gen_batch, 1)) != SEQNET_OK)
+                return st;
+            if ((st = make_batch(t, t->gen_batch, NULL, 0, (int32_t)t->gen_batch->n_samples, 1,
+                                 &bv)) != SEQNET_OK ||
+                (st = feed_batch(t, t->gen_batch, &bv)) != SEQNET_OK)
+                return st;
+            if ((st = sn_session_forward(t->session, 0, 0)) != SEQNET_OK)
+                return sn_copy_error(&t->obj, &t->session->obj, st);
+            if ((st = losses_and_metrics(t, t->gen_batch, &bv, 0, &loss, &run)) != SEQNET_OK)
+                return st;
+        }
+    } else {
+        for (b = 0; b < count; b += t->batch_size) {
+            int32_t n = (int32_t)(count - b < t->batch_size ? count - b : t->batch_size);
+            if ((st = make_batch(t, d, NULL, start + b, n, 1, &bv)) != SEQNET_OK ||
+                (st = feed_batch(t, d, &bv)) != SEQNET_OK)
+                return st;
+            if ((st = sn_session_forward(t->session, 0, 0)) != SEQNET_OK)
+                return sn_copy_error(&t->obj, &t->session->obj, st);
+            if ((st = losses_and_metrics(t, d, &bv, 0, &loss, &run)) != SEQNET_OK)
+                return st;
+        }
+    }
+    running_logs(t, &run, logs);
+    return SEQNET_OK;
+}
+
+static int ensure_gen_batch(seqnet_trainer *t)
+{
+    seqnet_context fake;
+    if (t->gen_batch != NULL)
+        return SEQNET_OK;
+    /* seqnet_data_new wants a context only for its allocator. */
+    memset(&fake, 0, sizeof fake);
+    sn_object_init(&fake.obj, SN_MAGIC_CONTEXT, &t->obj.alloc);
+    if (seqnet_data_new(&fake, &t->gen_batch) != SEQNET_OK)
+        return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory");
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_evaluate(seqnet_trainer *trainer, const seqnet_data *data,
+                                       double *logs, int32_t n_logs)
+{
+    double all[SN_MAX_LOGS];
+    int32_t i;
+    int st;
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if (data == NULL || (logs == NULL && n_logs > 0))
+        return sn_error(&trainer->obj, SEQNET_EINVAL, "NULL data or logs");
+    if ((st = check_ready(trainer)) != SEQNET_OK || (st = check_data(trainer, data, 1)) != SEQNET_OK)
+        return st;
+    if ((st = ensure_gen_batch(trainer)) != SEQNET_OK)
+        return st;
+    st = evaluate_range(trainer, data, 0, data->generator ? -1 : data->n_samples, all);
+    if (st != SEQNET_OK)
+        return st;
+    for (i = 0; i < n_logs && i <= trainer->n_metrics; i++)
+        logs[i] = all[i];
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_train_batch(seqnet_trainer *trainer, const seqnet_data *batch,
+                                          double *loss)
+{
+    running run;
+    batch_view bv;
+    double value;
+    int st;
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&trainer->obj);
+    if (batch == NULL || batch->generator != NULL)
+        return sn_error(&trainer->obj, SEQNET_EINVAL, "train_batch takes array data");
+    if ((st = check_ready(trainer)) != SEQNET_OK || (st = check_data(trainer, batch, 1)) != SEQNET_OK)
+        return st;
+    if (batch->n_samples > (1 << 24))
+        return sn_error(&trainer->obj, SEQNET_ETOOBIG, "batch too large");
+    memset(&run, 0, sizeof run);
+    if ((st = make_batch(trainer, batch, NULL, 0, (int32_t)batch->n_samples, 1, &bv)) != SEQNET_OK)
+        return st;
+    if ((st = train_step(trainer, batch, &bv, &run, &value)) != SEQNET_OK)
+        return st;
+    if (loss != NULL)
+        *loss = value;
+    return SEQNET_OK;
+}
+
+static int push_history(seqnet_trainer *t, const double *train_logs, const double *val_logs)
+{
+    int32_t n = 1 + t->n_metrics, i;
+    double *row;
+    if (t->history_len == t->history_cap) {
+        int32_t cap = t->history_cap ? t->history_cap * 2 : 16;
+        double *h = sn_realloc(&t->obj.alloc, t->history, (size_t)cap * 2 * SN_MAX_LOGS * sizeof *h);
+        if (h == NULL)
+            return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the history");
+        t->history = h;
+        t->history_cap = cap;
+    }
+    row = t->history + (size_t)t->history_len * 2 * SN_MAX_LOGS;
+    for (i = 0; i < n; i++) {
+        row[i] = train_logs[i];
+        row[SN_MAX_LOGS + i] = val_logs != NULL ? val_logs[i] : NAN;
+    }
+    t->history_len++;
+    return SEQNET_OK;
+}
+
+static void shuffle_rows(int64_t *order, int64_t n, sn_rng *rng)
+{
+    int64_t i;
+    for (i = n - 1; i > 0; i--) {
+        int64_t j = (int64_t)(sn_rng_uniform_double(rng) * (double)(i + 1));
+        int64_t tmp;
+        if (j > i)
+            j = i;
+        tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+    }
+}
+
+/* One epoch over array data: rows [0, n_train), shuffled or not. */
+static int fit_epoch_arrays(seqnet_trainer *t, const seqnet_data *d, int64_t n_train,
+                            int32_t epoch, running *run, int *stop)
+{
+    int32_t n_batches = (int32_t)((n_train + t->batch_size - 1) / t->batch_size), b;
+    double logs[SN_MAX_LOGS], loss;
+    batch_view bv;
+    int st;
+    int64_t i;
+    sn_rng rng;
+    for (i = 0; i < n_train; i++)
+        t->order[i] = i;
+    if (t->shuffle) {
+        sn_rng_seed(&rng, sn_seed_mix(t->seed, 0x5348u + (uint64_t)t->history_len));
+        shuffle_rows(t->order, n_train, &rng);
+    }
+    for (b = 0; b < n_batches && !*stop; b++) {
+        int64_t start = (int64_t)b * t->batch_size;
+        int32_t n = (int32_t)(n_train - start < t->batch_size ? n_train - start : t->batch_size);
+        st = t->shuffle ? make_batch(t, d, t->order + start, 0, n, 1, &bv)
+                        : make_batch(t, d, NULL, start, n, 1, &bv);
+        if (st != SEQNET_OK || (st = train_step(t, d, &bv, run, &loss)) != SEQNET_OK)
+            return st;
+        if (t->callback != NULL) {
+            int r;
+            running_logs(t, run, logs);
+            r = t->callback(t->callback_user, SEQNET_EVENT_BATCH_END, epoch, b, n_batches, logs,
+                            1 + t->n_metrics);
+            if (r < 0)
+                return sn_error(&t->obj, SEQNET_ECANCELED, "training canceled by the callback");
+            if (r > 0)
+                *stop = 1;
+        }
+    }
+    return SEQNET_OK;
+}
+
+static int fit_epoch_generator(seqnet_trainer *t, const seqnet_data *d, int32_t epoch,
+                               running *run, int *stop)
+{
+    double logs[SN_MAX_LOGS], loss;
+    batch_view bv;
+    int64_t b;
+    int st;
+    for (b = 0; !*stop; b++) {
+        int r = 0;
+        sn_data_reset(t->gen_batch);
+        r = d->generator(d->generator_user, epoch, b, t->gen_batch);
+        if (r < 0)
+            return sn_error(&t->obj, SEQNET_EIO, "the batch generator failed (%d)", r);
+        if (r == 0)
+            break;
+        if ((st = check_data(t, t->gen_batch, 1)) != SEQNET_OK)
+            return st;
+        if (t->gen_batch->n_samples > (1 << 24))
+            return sn_error(&t->obj, SEQNET_ETOOBIG, "generated batch too large");
+        if ((st = make_batch(t, t->gen_batch, NULL, 0, (int32_t)t->gen_batch->n_samples, 1,
+                             &bv)) != SEQNET_OK ||
+            (st = train_step(t, t->gen_batch, &bv, run, &loss)) != SEQNET_OK)
+            return st;
+        if (t->callback != NULL) {
+            running_logs(t, run, logs);
+            r = t->callback(t->callback_user, SEQNET_EVENT_BATCH_END, epoch, (int32_t)b, -1, logs,
+                            1 + t->n_metrics);
+            if (r < 0)
+                return sn_error(&t->obj, SEQNET_ECANCELED, "training canceled by the callback");
+            if (r > 0)
+                *stop = 1;
+        }
+    }
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_trainer_fit(seqnet_trainer *trainer, const seqnet_data *train,
+                                  const seqnet_data *validation)
+{
+    seqnet_trainer *t = trainer;
+    int64_t n_train = 0, n_val_split = 0;
+    int32_t epoch;
+    int st, stop = 0;
+
+    if (t == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&t->obj);
+    if (train == NULL)
+        return sn_error(&t->obj, SEQNET_EINVAL, "NULL training data");
+    if ((st = check_ready(t)) != SEQNET_OK || (st = check_data(t, train, 1)) != SEQNET_OK)
+        return st;
+    if (validation != NULL && (st = check_data(t, validation, 1)) != SEQNET_OK)
+        return st;
+    if ((st = ensure_gen_batch(t)) != SEQNET_OK)
+        return st;
+    rebuild_names(t);
+    if (train->generator == NULL) {
+        n_train = train->n_samples;
+        if (validation == NULL && t->validation_split > 0) {
+            /* Keras: the last fraction, taken before any shuffling. */
+            n_train = (int64_t)floor((double)train->n_samples * (1.0 - t->validation_split));
+            n_val_split = train->n_samples - n_train;
+            if (n_train < 1 || n_val_split < 1)
+                return sn_error(&t->obj, SEQNET_EEMPTY,
+                                "validation_split leaves no training or no validation rows");
+        }
+        if (t->order_cap < n_train) {
+            int64_t *o = sn_malloc(&t->obj.alloc, (size_t)n_train * sizeof *o);
+            if (o == NULL)
+                return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the shuffle order");
+            sn_free(&t->obj.alloc, t->order);
+            t->order = o;
+            t->order_cap = n_train;
+        }
+    }
+    for (epoch = 0; epoch < t->epochs && !stop; epoch++) {
+        running run;
+        double logs[SN_MAX_LOGS], val_logs[2 * SN_MAX_LOGS];
+        int has_val = 0;
+        memset(&run, 0, sizeof run);
+        st = train->generator != NULL ? fit_epoch_generator(t, train, epoch, &run, &stop)
+                                      : fit_epoch_arrays(t, train, n_train, epoch, &run, &stop);
+        if (st != SEQNET_OK)
+            return st;
+        running_logs(t, &run, logs);
+        if (validation != NULL) {
+            st = evaluate_range(t, validation, 0,
+                                validation->generator ? -1 : validation->n_samples, val_logs);
+            has_val = 1;
+        } else if (n_val_split > 0) {
+            st = evaluate_range(t, train, n_train, n_val_split, val_logs);
+            has_val = 1;
+        }
+        if (st != SEQNET_OK)
+            return st;
+        if ((st = push_history(t, logs, has_val ? val_logs : NULL)) != SEQNET_OK)
+            return st;
+        if (t->callback != NULL) {
+            double all[2 * SN_MAX_LOGS];
+            int32_t n = 1 + t->n_metrics, i, r;
+            for (i = 0; i < n; i++) {
+                all[i] = logs[i];
+                all[n + i] = has_val ? val_logs[i] : NAN;
+            }
+            r = t->callback(t->callback_user, SEQNET_EVENT_EPOCH_END, epoch,
+                            train->generator ? -1
+                                             : (int32_t)((n_train + t->batch_size - 1) /
+                                                         t->batch_size),
+                            train->generator ? -1
+                                             : (int32_t)((n_train + t->batch_size - 1) /
+                                                         t->batch_size),
+                            all, has_val ? 2 * n : n);
+            if (r < 0)
+                return sn_error(&t->obj, SEQNET_ECANCELED, "training canceled by the callback");
+            if (r > 0)
+                stop = 1;
+        }
+    }
+    return SEQNET_OK;
+}
+
+/* ---- history ---- */
+
+SEQNET_API int32_t seqnet_trainer_n_logs(const seqnet_trainer *trainer)
+{
+    return trainer == NULL ? 0 : 1 + trainer->n_metrics;
+}
+
+SEQNET_API const char *seqnet_trainer_log_name(const seqnet_trainer *trainer, int32_t index,
+                                               int validation)
+{
+    seqnet_trainer *t = (seqnet_trainer *)(uintptr_t)trainer;
+    if (t == NULL || index < 0 || index > t->n_metrics)
+        return NULL;
+    rebuild_names(t); /* names are derived data: cheap to refresh */
+    return t->names[validation ? 1 : 0][index];
+}
+
+SEQNET_API int32_t seqnet_trainer_history_len(const seqnet_trainer *trainer)
+{
+    return trainer == NULL ? 0 : trainer->history_len;
+}
+
+SEQNET_API int seqnet_trainer_history_value(const seqnet_trainer *trainer, int32_t epoch,
+                                            int32_t index, int validation, double *value)
+{
+    if (trainer == NULL || value == NULL)
+        return SEQNET_EINVAL;
+    if (epoch < 0 || epoch >= trainer->history_len || index < 0 || index > trainer->n_metrics)
+        return SEQNET_ERANGE;
+    *value = trainer->history[(size_t)epoch * 2 * SN_MAX_LOGS + (validation ? SN_MAX_LOGS : 0) +
+                              (size_t)index];
+    return SEQNET_OK;
+}
+
+/* ---- batched prediction ---- */
+
+SEQNET_API int seqnet_session_predict(seqnet_session *session, const seqnet_data *data,
+                                      int32_t output, float *dst, int64_t count,
+                                      int32_t batch_size)
+{
+    const seqnet_model *m;
+    int64_t done = 0, written = 0;
+    int32_t k;
+    int st;
+    if (session == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&session->obj);
+    m = session->model;
+    if (data == NULL || dst == NULL || batch_size < 1 || data->generator != NULL)
+        return sn_error(&session->obj, SEQNET_EINVAL, "predict needs array data, dst, batch_size");
+    if (output < 0 || output >= m->n_outputs)
+        return sn_error(&session->obj, SEQNET_ERANGE, "no output %d", (int)output);
+    if (data->n_samples < 1)
+        return sn_error(&session->obj, SEQNET_EEMPTY, "the data set is empty");
+    while (done < data->n_samples) {
+        int32_t n = (int32_t)(data->n_samples - done < batch_size ? data->n_samples - done
+                                                                   : batch_size);
+        size_t size;
+        for (k = 0; k < m->n_inputs; k++) {
+            const sn_data_array *a = &data->inputs[k];
+            if (!a->set)
+                return sn_error(&session->obj, SEQNET_ESHAPE, "no data for input %d", (int)k);
+            if (a->ids != NULL)
+                st = seqnet_session_set_input_tokens(session, k, a->ids + (size_t)done * row_elems(a),
+                                                     n, a->time);
+            else
+                st = seqnet_session_set_input_floats(session, k, a->x + (size_t)done * row_elems(a),
+                                                     n, a->time, a->features);
+            if (st != SEQNET_OK)
+                return st;
+        }
+        if ((st = sn_session_forward(session, 0, 0)) != SEQNET_OK)
+            return st;
+        size = sn_tensor_size(&session->nodes[m->outputs[output]].t);
+        if (count - written < (int64_t)size)
+            return sn_error(&session->obj, SEQNET_EBUFFER, "dst holds %lld floats, need more",
+                            (long long)count);
+        memcpy(dst + written, session->nodes[m->outputs[output]].t.x, size * sizeof *dst);
+        written += (int64_t)size;
+        done += n;
+    }
+    return SEQNET_OK;
+}
