@@ -56,6 +56,10 @@ _sig("seqnet_model_summary", ctypes.c_int, _P, ctypes.POINTER(ctypes.c_void_p))
 _sig("seqnet_model_count_params", ctypes.c_int64, _P, _I64P, _I64P)
 _sig("seqnet_model_n_layers", ctypes.c_int32, _P)
 _sig("seqnet_model_find_layer", ctypes.c_int32, _P, ctypes.c_char_p)
+_sig("seqnet_model_layer_name", ctypes.c_char_p, _P, ctypes.c_int32)
+_sig("seqnet_model_layer_kind", ctypes.c_int, _P, ctypes.c_int32)
+_sig("seqnet_model_n_outputs", ctypes.c_int32, _P)
+_sig("seqnet_options_clear", ctypes.c_int, _P)
 _sig("seqnet_model_layer_n_weights", ctypes.c_int32, _P, ctypes.c_int32)
 _sig("seqnet_model_weight_info", ctypes.c_int, _P, ctypes.c_int32, ctypes.c_int32,
      ctypes.POINTER(ctypes.c_char_p), _I32P, _I64P, _I64P)
@@ -1092,6 +1096,14 @@ class Sequential(Model):
     def get_weights(self):
         self._build_now()
         return super().get_weights()
+
+    def set_weights(self, weights):
+        self._build_now()
+        return super().set_weights(weights)
+
+    def summary(self, print_fn=print):
+        self._build_now()
+        return super().summary(print_fn)
 
     @property
     def layers(self):

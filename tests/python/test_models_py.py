@@ -1,0 +1,178 @@
+"""Tests of the Python binding's model API (Keras names) against the C library.
+
+Run by meson with SEQNET_LIBRARY and PYTHONPATH set; prints 'N passed, N failed'.
+Needs numpy (python3-numpy); values are checked against independent numpy
+computations, never against numbers copied from a previous run.
+"""
+import math
+import sys
+import traceback
+
+import numpy as np
+
+import seqnet
+from seqnet import layers
+
+TESTS = []
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+@test
+def course_model_summary_and_param_count():
+    model = seqnet.Sequential([
+        layers.Embedding(62297, 30),
+        layers.GlobalAveragePooling1D(),
+        layers.Dropout(0.5),
+        layers.Dense(20, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model._build_now(np.zeros((2, 10), dtype=np.int32))
+    assert model.count_params() == 1869551, model.count_params()
+    text = model.summary_string()
+    assert "Total params: 1,869,551" in text, text
+    assert "embedding (Embedding)" in text
+
+
+@test
+def dense_weights_use_keras_layout_and_predict_matches_numpy():
+    inp = seqnet.Input(shape=(4,))
+    hid = layers.Dense(3, activation="tanh", name="hidden")(inp)
+    out = layers.Dense(2, activation="softmax")(hid)
+    model = seqnet.Model(inp, out)
+    w = model.get_layer("hidden").get_weights()
+    assert w[0].shape == (4, 3) and w[1].shape == (3,)
+    rng = np.random.default_rng(0)
+    new = [rng.normal(size=a.shape).astype(np.float32) for a in model.get_weights()]
+    model.set_weights(new)
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    h = np.tanh(x @ new[0] + new[1])
+    z = h @ new[2] + new[3]
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    got = model.predict(x)
+    assert got.shape == (5, 2)
+    assert np.allclose(got, p, atol=1e-5), (got, p)
+    for a, b in zip(model.get_weights(), new):
+        assert np.array_equal(a, b)
+
+
+@test
+def fit_learns_and_history_has_keras_keys():
+    seqnet.set_seed(3)
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(400, 2)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.float32)
+    model = seqnet.Sequential([layers.Dense(8, activation="relu", input_shape=(2,)),
+                               layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=seqnet.optimizers.Adam(learning_rate=0.05),
+                  loss="binary_crossentropy", metrics=["accuracy"])
+    hist = model.fit(x, y, batch_size=32, epochs=25, validation_split=0.2, verbose=0)
+    assert set(hist.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}, hist.history
+    assert len(hist.history["loss"]) == 25
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    assert hist.history["val_accuracy"][-1] > 0.9, hist.history["val_accuracy"]
+    loss, acc = model.evaluate(x, y)
+    assert acc > 0.9 and loss < 0.4
+    pred = model.predict(x)
+    assert pred.shape == (400, 1)
+    assert abs(float(np.mean((pred[:, 0] > 0.5) == (y > 0.5))) - acc) < 1e-6
+
+
+@test
+def plain_lists_work_without_numpy_types():
+    model = seqnet.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    x = [[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]
+    y = [[1.0], [0.0]]
+    before = model.evaluate(x, y)
+    for _ in range(20):
+        model.train_on_batch(x, y)
+    after = model.evaluate(x, y)
+    assert after < before, (before, after)
+
+
+@test
+def sgd_step_is_exactly_keras_rule():
+    model = seqnet.Sequential([layers.Dense(1, input_shape=(2,))])
+    model.set_weights([np.array([[0.5], [-0.25]], np.float32), np.array([0.1], np.float32)])
+    model.compile(optimizer=seqnet.optimizers.SGD(learning_rate=0.1), loss="mse")
+    x = np.array([[1.0, 2.0], [3.0, -1.0]], np.float32)
+    y = np.array([[1.0], [0.0]], np.float32)
+    w, b = model.get_weights()
+    pred = x @ w + b
+    grad_pred = 2 * (pred - y) / len(x)   # mean squared error, mean over the batch
+    gw = x.T @ grad_pred
+    gb = grad_pred.sum(0)
+    model.train_on_batch(x, y)
+    w2, b2 = model.get_weights()
+    assert np.allclose(w2, w - 0.1 * gw, atol=1e-6), (w2, w - 0.1 * gw)
+    assert np.allclose(b2, b - 0.1 * gb, atol=1e-6)
+
+
+@test
+def early_stopping_stops():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(64, 3)).astype(np.float32)
+    y = rng.normal(size=(64, 1)).astype(np.float32)   # noise: val loss will not improve long
+    model = seqnet.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer=seqnet.optimizers.SGD(learning_rate=0.5), loss="mse")
+    stopper = seqnet.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    hist = model.fit(x, y, epochs=50, verbose=0, callbacks=[stopper])
+    assert len(hist.history["loss"]) == 2, hist.history
+
+
+@test
+def errors_raise_seqnet_error_with_message():
+    model = seqnet.Sequential([layers.Embedding(10, 4), layers.GlobalMaxPooling1D(),
+                               layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    try:
+        model.predict(np.array([[1, 2, 99]], dtype=np.int32))
+    except seqnet.SeqnetError as e:
+        assert e.code == -4 and "99" in str(e), str(e)
+    else:
+        raise AssertionError("out-of-range id accepted")
+    try:
+        seqnet.Sequential([layers.Embedding(10, 4, mask_zero=True, input_length=5),
+                           layers.Flatten()]).count_params()
+    except seqnet.SeqnetError as e:
+        assert "flatten" in str(e), str(e)
+    else:
+        raise AssertionError("Flatten accepted a mask")
+
+
+@test
+def masked_average_ignores_padding():
+    model = seqnet.Sequential([layers.Embedding(5, 2, mask_zero=True),
+                               layers.GlobalAveragePooling1D()])
+    model._build_now(np.zeros((1, 4), np.int32))
+    table = np.arange(10, dtype=np.float32).reshape(5, 2)
+    model.set_weights([table])
+    out = model.predict(np.array([[1, 2, 0, 0], [3, 0, 0, 0]], np.int32))
+    assert np.allclose(out[0], (table[1] + table[2]) / 2)
+    assert np.allclose(out[1], table[3])
+
+
+def main():
+    passed = failed = 0
+    for fn in TESTS:
+        try:
+            fn()
+            passed += 1
+            print("ok", fn.__name__)
+        except Exception:
+            failed += 1
+            print("FAIL", fn.__name__)
+            traceback.print_exc()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
