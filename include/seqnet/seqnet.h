@@ -10,6 +10,7 @@
  *   model.h  compiled models, weights, summary, sessions, inference
  *   train.h  data sets, losses, metrics, optimizers, fit / evaluate
  *   text.h   Keras Tokenizer, pad_sequences, scikit-learn vectorizers
+ *   io.h     saving and loading models and text objects (buffers, callbacks)
  */
 #ifndef SEQNET_SEQNET_H
 #define SEQNET_SEQNET_H
@@ -19,5 +20,6 @@
 #include "seqnet/model.h"
 #include "seqnet/train.h"
 #include "seqnet/text.h"
+#include "seqnet/io.h"
 
 #endif /* SEQNET_SEQNET_H */

@@ -84,9 +84,12 @@ enum seqnet_train_param {
     SEQNET_TRAIN_SHUFFLE = 22,        /**< default 1: reshuffle before each epoch */
     SEQNET_TRAIN_SEED = 23,           /**< shuffling and dropout seed; default: the context seed */
     SEQNET_TRAIN_VALIDATION_SPLIT = 24, /**< fraction in [0, 1) taken from the end of the training data, before shuffling (as Keras) */
-    SEQNET_TRAIN_CLIPVALUE = 30,      /**< clip each gradient element to [-v, v]; 0 = off */
-    SEQNET_TRAIN_CLIPNORM = 31,       /**< rescale each gradient tensor to norm <= v; 0 = off */
-    SEQNET_TRAIN_GLOBAL_CLIPNORM = 32, /**< rescale all gradients to global norm <= v; 0 = off */
+    /* Gradient clipping, as Keras 3 applies it: one rule per step, clipnorm
+     * first, else global_clipnorm, else clipvalue; clipnorm and
+     * global_clipnorm cannot both be set (SEQNET_EINVAL). 0 = off. */
+    SEQNET_TRAIN_CLIPVALUE = 30,      /**< clip each gradient element to [-v, v] */
+    SEQNET_TRAIN_CLIPNORM = 31,       /**< rescale each gradient tensor to norm <= v */
+    SEQNET_TRAIN_GLOBAL_CLIPNORM = 32, /**< rescale all gradients to global norm <= v */
     SEQNET_TRAIN_LOSS_REDUCTION = 40  /**< a seqnet_reduction value */
 };
 

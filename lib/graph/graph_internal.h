@@ -44,6 +44,7 @@ struct seqnet_model {
     int64_t n_trainable;
     int64_t n_non_trainable;
     int is_chain;            /* every layer reads only the layer before it */
+    int params_borrowed;     /* params point into a host buffer (SEQNET_LOAD_BORROW) */
 };
 
 /* Per-node run-time state of a session. */

@@ -24,7 +24,8 @@ SEQNET_API void seqnet_model_free(seqnet_model *model)
     sn_free(&a, model->layers);
     sn_free(&a, model->inputs);
     sn_free(&a, model->outputs);
-    sn_free(&a, model->params);
+    if (!model->params_borrowed)
+        sn_free(&a, model->params);
     model->obj.magic = 0;
     sn_free(&a, model);
 }
@@ -178,6 +179,9 @@ SEQNET_API int seqnet_model_set_weight(seqnet_model *model, int32_t layer, int32
     if ((p = find_param(model, layer, weight)) == NULL)
         return sn_error(&model->obj, SEQNET_ERANGE, "no weight %d in layer %d", (int)weight,
                         (int)layer);
+    if (model->params_borrowed)
+        return sn_error(&model->obj, SEQNET_ESTATE,
+                        "the weights live in a borrowed buffer and cannot be changed");
     if (count != p->count)
         return sn_error(&model->obj, SEQNET_ESHAPE,
                         "layer '%s' weight '%s' has %lld values, got %lld",

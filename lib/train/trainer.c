@@ -66,6 +66,7 @@ struct seqnet_trainer {
     int64_t *order;
     int64_t order_cap;
     uint64_t step;
+    int64_t epochs_done;
     seqnet_data *gen_batch;
 };
 
@@ -144,6 +145,9 @@ SEQNET_API int seqnet_trainer_new(seqnet_model *model, seqnet_trainer **out)
     *out = NULL;
     if (model == NULL || model->obj.magic != SN_MAGIC_MODEL)
         return SEQNET_EINVAL;
+    if (model->params_borrowed)
+        return sn_error(&model->obj, SEQNET_ESTATE,
+                        "a model whose weights live in a borrowed buffer cannot be trained");
     a = &model->obj.alloc;
     t = sn_calloc(a, 1, sizeof *t);
     if (t == NULL)
@@ -276,6 +280,10 @@ SEQNET_API int seqnet_trainer_set_param(seqnet_trainer *trainer, int param, doub
     case SEQNET_TRAIN_GLOBAL_CLIPNORM:
         if (value < 0)
             return sn_error(&trainer->obj, SEQNET_EINVAL, "clipping thresholds must be >= 0");
+        if (value > 0 && ((param == SEQNET_TRAIN_CLIPNORM && trainer->global_clipnorm > 0) ||
+                          (param == SEQNET_TRAIN_GLOBAL_CLIPNORM && trainer->clipnorm > 0)))
+            return sn_error(&trainer->obj, SEQNET_EINVAL,
+                            "only one of clipnorm and global_clipnorm can be set (as Keras)");
         if (param == SEQNET_TRAIN_CLIPVALUE)
             trainer->clipvalue = value;
         else if (param == SEQNET_TRAIN_CLIPNORM)
@@ -589,12 +597,18 @@ static int apply_gradients(seqnet_trainer *t)
             int32_t width = (int32_t)P->dims[P->rank - 1];
             if (!P->trainable)
                 continue;
-            if (t->global_clipnorm > 0 && global > t->global_clipnorm * t->global_clipnorm)
-                sn_grad_scale(t->grads + P->offset, P->count, flags, width,
-                              (float)(t->global_clipnorm / sqrt(global)));
-            if (t->clipvalue > 0)
+            /* Keras 3 applies one clipping rule: clipnorm, else
+             * global_clipnorm, else clipvalue. */
+            if (t->clipnorm > 0)
+                continue;
+            if (t->global_clipnorm > 0) {
+                if (global > t->global_clipnorm * t->global_clipnorm)
+                    sn_grad_scale(t->grads + P->offset, P->count, flags, width,
+                                  (float)(t->global_clipnorm / sqrt(global)));
+            } else if (t->clipvalue > 0) {
                 sn_grad_clip_value(t->grads + P->offset, P->count, flags, width,
                                    (float)t->clipvalue);
+            }
         }
     }
     sn_optim_begin_step(&t->optim);
@@ -810,7 +824,7 @@ static int fit_epoch_arrays(seqnet_trainer *t, const seqnet_data *d, int64_t n_t
     for (i = 0; i < n_train; i++)
         t->order[i] = i;
     if (t->shuffle) {
-        sn_rng_seed(&rng, sn_seed_mix(t->seed, 0x5348u + (uint64_t)t->history_len));
+        sn_rng_seed(&rng, sn_seed_mix(t->seed, 0x5348u + (uint64_t)t->epochs_done));
         shuffle_rows(t->order, n_train, &rng);
     }
     for (b = 0; b < n_batches && !*stop; b++) {
@@ -919,6 +933,7 @@ SEQNET_API int seqnet_trainer_fit(seqnet_trainer *trainer, const seqnet_data *tr
         if (st != SEQNET_OK)
             return st;
         running_logs(t, &run, logs);
+        t->epochs_done++;
         if (validation != NULL) {
             st = evaluate_range(t, validation, 0,
                                 validation->generator ? -1 : validation->n_samples, val_logs);
@@ -1036,5 +1051,104 @@ SEQNET_API int seqnet_session_predict(seqnet_session *session, const seqnet_data
         written += (int64_t)size;
         done += n;
     }
+    return SEQNET_OK;
+}
+
+/* ---- state for the file format ---- */
+
+const seqnet_model *sn_trainer_model(const seqnet_trainer *t)
+{
+    return t->model;
+}
+
+void sn_trainer_export(const seqnet_trainer *t, sn_trainer_state *st)
+{
+    int32_t i;
+    memset(st, 0, sizeof *st);
+    st->n_outputs = t->model->n_outputs;
+    for (i = 0; i < st->n_outputs && i < SN_DATA_MAX_IO; i++)
+        st->loss[i] = t->loss[i];
+    st->n_metrics = t->n_metrics;
+    for (i = 0; i < t->n_metrics; i++) {
+        st->metric_output[i] = t->metrics[i].output;
+        st->metric_kind[i] = t->metrics[i].metric;
+    }
+    st->batch_size = t->batch_size;
+    st->epochs = t->epochs;
+    st->shuffle = t->shuffle;
+    st->seed = t->seed;
+    st->validation_split = t->validation_split;
+    st->clipvalue = t->clipvalue;
+    st->clipnorm = t->clipnorm;
+    st->global_clipnorm = t->global_clipnorm;
+    st->reduction = t->reduction;
+    st->optimizer = t->optim.kind;
+    for (i = 0; i < 8; i++)
+        if (sn_optim_get(&t->optim, i + 1, &st->hyper[i]) != SEQNET_OK)
+            st->hyper[i] = 0.0;
+    st->iterations = t->optim.iterations;
+    st->n_params = t->optim.n_params;
+    st->n_slots = 2;
+    for (i = 0; i < 2; i++)
+        st->slot[i] = t->optim.slot[i];
+    st->step = t->step;
+    st->epochs_done = t->epochs_done;
+}
+
+int sn_trainer_import(seqnet_trainer *t, const sn_trainer_state *st)
+{
+    int32_t i;
+    int st_code;
+    if (st->n_outputs != t->model->n_outputs || st->n_metrics > SN_MAX_METRICS)
+        return sn_error(&t->obj, SEQNET_EINVAL, "saved training state is for another model");
+    if ((st->n_slots > 0 && st->n_params != t->model->n_params) || st->n_slots > 2)
+        return sn_error(&t->obj, SEQNET_EINVAL, "saved optimizer state has %lld values, the "
+                        "model %lld", (long long)st->n_params, (long long)t->model->n_params);
+    for (i = 0; i < st->n_outputs; i++)
+        if (st->loss[i] != 0 && !sn_loss_valid(st->loss[i]))
+            return sn_error(&t->obj, SEQNET_EINVAL, "saved loss %d unknown", st->loss[i]);
+    for (i = 0; i < st->n_metrics; i++)
+        if (!sn_metric_valid(st->metric_kind[i]) || st->metric_output[i] < 0 ||
+            st->metric_output[i] >= st->n_outputs)
+            return sn_error(&t->obj, SEQNET_EINVAL, "saved metric %d invalid", (int)i);
+    if ((st_code = seqnet_trainer_set_optimizer(t, st->optimizer)) != SEQNET_OK)
+        return st_code;
+    for (i = 0; i < 8; i++) {
+        double v;
+        if (sn_optim_get(&t->optim, i + 1, &v) == SEQNET_OK &&
+            (st_code = sn_optim_set(&t->optim, i + 1, st->hyper[i])) != SEQNET_OK)
+            return sn_error(&t->obj, st_code, "saved optimizer parameter %d invalid", (int)i + 1);
+    }
+    if (st->n_slots > 0) {
+        if ((st_code = sn_optim_prepare(&t->optim, t->model->n_params)) != SEQNET_OK)
+            return sn_error(&t->obj, st_code, "out of memory for optimizer state");
+        for (i = 0; i < st->n_slots; i++) {
+            if (st->slot[i] == NULL)
+                continue;
+            if (t->optim.slot[i] == NULL)
+                return sn_error(&t->obj, SEQNET_EINVAL, "saved optimizer has more state "
+                                "than this optimizer keeps");
+            memcpy(t->optim.slot[i], st->slot[i], (size_t)st->n_params * sizeof(float));
+        }
+    }
+    t->optim.iterations = st->iterations;
+    for (i = 0; i < st->n_outputs; i++)
+        t->loss[i] = st->loss[i];
+    t->n_metrics = st->n_metrics;
+    for (i = 0; i < st->n_metrics; i++) {
+        t->metrics[i].output = st->metric_output[i];
+        t->metrics[i].metric = st->metric_kind[i];
+    }
+    t->batch_size = st->batch_size;
+    t->epochs = st->epochs;
+    t->shuffle = st->shuffle;
+    t->seed = st->seed;
+    t->validation_split = st->validation_split;
+    t->clipvalue = st->clipvalue;
+    t->clipnorm = st->clipnorm;
+    t->global_clipnorm = st->global_clipnorm;
+    t->reduction = st->reduction;
+    t->step = st->step;
+    t->epochs_done = st->epochs_done;
     return SEQNET_OK;
 }
