@@ -1,0 +1,477 @@
+/*
+ * lib/train/optim.c -- SGD, Adam, RMSprop, Adagrad with Keras 3's update
+ * rules and defaults, and gradient clipping.
+ *
+ * The update is memory-bound, so each optimizer is one fused pass over the
+ * parameters, the gradients and its slots: float arithmetic, restrict
+ * pointers and no per-element branch, so that the compiler vectorizes it.
+ * The per-step constants are computed once in double and rounded to float,
+ * as Keras holds them in float32 variables.
+ *
+ * Row-sparse gradients (an Embedding's) come with row flags. A flag-0 row is
+ * updated as if its gradient were exactly 0 -- the same inline kernel is
+ * instantiated with a constant zero gradient, so the result is bit-identical
+ * to the dense update with zeros -- and rows where a zero gradient changes
+ * nothing (plain SGD, Adagrad) are skipped outright.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "seqnet/train.h"
+#include "train/optim.h"
+
+/* The default build is -O2, whose "very cheap" vectorizer cost model
+ * refuses loops of unknown trip count; this file opts into the dynamic
+ * model for its own functions. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
+/* sqrtf: with GCC's default -fmath-errno every sqrtf carries an errno
+ * branch that blocks vectorization of the Adam / RMSprop / Adagrad loops;
+ * the build should pass -fno-math-errno (nothing in seqnet reads errno).
+ * A per-function optimize pragma cannot do it: GCC fixes the attributes of
+ * the sqrtf builtin from the command line. */
+
+#if defined(__GNUC__)
+#define SN_INLINE static inline __attribute__((always_inline))
+#else
+#define SN_INLINE static inline
+#endif
+
+/* Number of slot arrays the current hyper-parameters use. */
+static int slots_needed(const sn_optim *o)
+{
+    switch (o->kind) {
+    case SEQNET_OPTIMIZER_SGD: return o->momentum > 0.0 ? 1 : 0;   /* momentums */
+    case SEQNET_OPTIMIZER_ADAM: return 2;                          /* m, v */
+    case SEQNET_OPTIMIZER_RMSPROP: return o->momentum > 0.0 ? 2 : 1; /* v, momentums */
+    case SEQNET_OPTIMIZER_ADAGRAD: return 1;                       /* accumulators */
+    default: return 0;
+    }
+}
+
+int sn_optim_init(sn_optim *o, int kind, const sn_alloc *a)
+{
+    if (o == NULL || a == NULL)
+        return SEQNET_EINVAL;
+    if (kind < SEQNET_OPTIMIZER_SGD || kind > SEQNET_OPTIMIZER_ADAGRAD)
+        return SEQNET_EUNSUPPORTED;
+    memset(o, 0, sizeof *o);
+    o->kind = kind;
+    o->alloc = *a;
+    o->slot[0] = o->slot[1] = NULL;
+    o->beta_1 = 0.9;
+    o->beta_2 = 0.999;
+    o->epsilon = 1e-7;
+    o->rho = 0.9;
+    o->initial_accumulator_value = 0.1;
+    o->learning_rate = kind == SEQNET_OPTIMIZER_SGD ? 0.01 : 0.001;
+    o->momentum = 0.0;
+    o->nesterov = 0;
+    o->iterations = 0;
+    o->n_params = 0;
+    o->step_lr = o->learning_rate;
+    return SEQNET_OK;
+}
+
+/* Whether `param` (SEQNET_TRAIN_* 1..8) belongs to optimizer `kind`. */
+static int has_param(int kind, int param)
+{
+    switch (param) {
+    case SEQNET_TRAIN_LEARNING_RATE: return 1;
+    case SEQNET_TRAIN_MOMENTUM:
+        return kind == SEQNET_OPTIMIZER_SGD || kind == SEQNET_OPTIMIZER_RMSPROP;
+    case SEQNET_TRAIN_NESTEROV: return kind == SEQNET_OPTIMIZER_SGD;
+    case SEQNET_TRAIN_BETA_1:
+    case SEQNET_TRAIN_BETA_2: return kind == SEQNET_OPTIMIZER_ADAM;
+    case SEQNET_TRAIN_EPSILON: return kind != SEQNET_OPTIMIZER_SGD;
+    case SEQNET_TRAIN_RHO: return kind == SEQNET_OPTIMIZER_RMSPROP;
+    case SEQNET_TRAIN_INITIAL_ACCUMULATOR_VALUE: return kind == SEQNET_OPTIMIZER_ADAGRAD;
+    default: return 0;
+    }
+}
+
+/* Allocate the zeroed slot `i` when prepared and missing. */
+static int ensure_slot(sn_optim *o, int i)
+{
+    if (o->n_params == 0 || o->slot[i] != NULL)
+        return SEQNET_OK;
+    o->slot[i] = sn_calloc(&o->alloc, (size_t)o->n_params, sizeof(float));
+    return o->slot[i] != NULL ? SEQNET_OK : SEQNET_ENOMEM;
+}
+
+int sn_optim_set(sn_optim *o, int param, double value)
+{
+    int ok;
+    if (o == NULL)
+        return SEQNET_EINVAL;
+    if (!has_param(o->kind, param))
+        return SEQNET_EUNSUPPORTED;
+    switch (param) {
+    case SEQNET_TRAIN_LEARNING_RATE: ok = value > 0.0 && isfinite(value); break;
+    case SEQNET_TRAIN_MOMENTUM:
+    case SEQNET_TRAIN_BETA_1:
+    case SEQNET_TRAIN_BETA_2:
+    case SEQNET_TRAIN_RHO: ok = value >= 0.0 && value < 1.0; break;
+    case SEQNET_TRAIN_NESTEROV: ok = value == 0.0 || value == 1.0; break;
+    case SEQNET_TRAIN_EPSILON: ok = value > 0.0 && isfinite(value); break;
+    default: ok = value >= 0.0 && isfinite(value); break; /* initial accumulator */
+    }
+    if (!ok)
+        return SEQNET_EINVAL;
+    switch (param) {
+    case SEQNET_TRAIN_LEARNING_RATE: o->learning_rate = value; break;
+    case SEQNET_TRAIN_MOMENTUM:
+        /* Turning momentum on after the slots were prepared needs the
+         * momentum slot now: sn_optim_update never allocates. */
+        if (value > 0.0) {
+            int rc = ensure_slot(o, o->kind == SEQNET_OPTIMIZER_SGD ? 0 : 1);
+            if (rc != SEQNET_OK)
+                return rc;
+        }
+        o->momentum = value;
+        break;
+    case SEQNET_TRAIN_NESTEROV: o->nesterov = value != 0.0; break;
+    case SEQNET_TRAIN_BETA_1: o->beta_1 = value; break;
+    case SEQNET_TRAIN_BETA_2: o->beta_2 = value; break;
+    case SEQNET_TRAIN_EPSILON: o->epsilon = value; break;
+    case SEQNET_TRAIN_RHO: o->rho = value; break;
+    default: o->initial_accumulator_value = value; break;
+    }
+    return SEQNET_OK;
+}
+
+int sn_optim_get(const sn_optim *o, int param, double *value)
+{
+    if (o == NULL || value == NULL)
+        return SEQNET_EINVAL;
+    if (!has_param(o->kind, param))
+        return SEQNET_EUNSUPPORTED;
+    switch (param) {
+    case SEQNET_TRAIN_LEARNING_RATE: *value = o->learning_rate; break;
+    case SEQNET_TRAIN_MOMENTUM: *value = o->momentum; break;
+    case SEQNET_TRAIN_NESTEROV: *value = o->nesterov; break;
+    case SEQNET_TRAIN_BETA_1: *value = o->beta_1; break;
+    case SEQNET_TRAIN_BETA_2: *value = o->beta_2; break;
+    case SEQNET_TRAIN_EPSILON: *value = o->epsilon; break;
+    case SEQNET_TRAIN_RHO: *value = o->rho; break;
+    default: *value = o->initial_accumulator_value; break;
+    }
+    return SEQNET_OK;
+}
+
+int sn_optim_prepare(sn_optim *o, int64_t n_params)
+{
+    int i, needed, fresh_accumulators;
+    if (o == NULL || n_params < 0 || (uint64_t)n_params > SIZE_MAX / sizeof(float))
+        return SEQNET_EINVAL;
+    if (n_params != o->n_params)
+        sn_optim_release(o);
+    if (n_params == 0)
+        return SEQNET_OK;
+    o->n_params = n_params;
+    needed = slots_needed(o);
+    fresh_accumulators = o->slot[0] == NULL;
+    for (i = 0; i < needed; i++) {
+        int rc = ensure_slot(o, i);
+        if (rc != SEQNET_OK) {
+            sn_optim_release(o);
+            return rc;
+        }
+    }
+    if (o->kind == SEQNET_OPTIMIZER_ADAGRAD && fresh_accumulators) {
+        /* Keras builds accumulators filled with initial_accumulator_value. */
+        float init = (float)o->initial_accumulator_value;
+        float *restrict acc = o->slot[0];
+        int64_t k;
+        for (k = 0; k < n_params; k++)
+            acc[k] = init;
+    }
+    return SEQNET_OK;
+}
+
+void sn_optim_release(sn_optim *o)
+{
+    int i;
+    if (o == NULL)
+        return;
+    for (i = 0; i < 2; i++) {
+        sn_free(&o->alloc, o->slot[i]);
+        o->slot[i] = NULL;
+    }
+    o->n_params = 0;
+}
+
+void sn_optim_begin_step(sn_optim *o)
+{
+    o->iterations++;
+    if (o->kind == SEQNET_OPTIMIZER_ADAM) {
+        double t = (double)o->iterations;
+        o->step_lr = o->learning_rate * sqrt(1.0 - pow(o->beta_2, t)) /
+                     (1.0 - pow(o->beta_1, t));
+    } else {
+        o->step_lr = o->learning_rate;
+    }
+}
+
+/* ---- the fused kernels ------------------------------------------------------
+ * Each updates n consecutive elements. With zero_grad set (a compile-time
+ * constant at every call site) the gradient is the constant 0 and `g` is not
+ * read; the arithmetic is otherwise the same expression, so the result is
+ * bit-identical to the dense kernel given zeros. The expressions follow
+ * Keras 3's optimizer code term by term. */
+
+SN_INLINE void sgd_plain_kernel(float *restrict p, const float *restrict g, int64_t n, float lr)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        p[i] -= g[i] * lr;
+}
+
+SN_INLINE void sgd_momentum_kernel(float *restrict p, const float *restrict g,
+                                   float *restrict m, int64_t n, float lr, float momentum,
+                                   int nesterov, const int zero_grad)
+{
+    int64_t i;
+    if (nesterov) {
+        for (i = 0; i < n; i++) {
+            float gi = zero_grad ? 0.0f : g[i];
+            float mi = m[i] * momentum - gi * lr;
+            m[i] = mi;
+            p[i] += mi * momentum - gi * lr;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            float gi = zero_grad ? 0.0f : g[i];
+            float mi = m[i] * momentum - gi * lr;
+            m[i] = mi;
+            p[i] += mi;
+        }
+    }
+}
+
+SN_INLINE void adam_kernel(float *restrict p, const float *restrict g, float *restrict m,
+                           float *restrict v, int64_t n, float alpha, float one_minus_b1,
+                           float one_minus_b2, float eps, const int zero_grad)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float gi = zero_grad ? 0.0f : g[i];
+        float mi = m[i] + (gi - m[i]) * one_minus_b1;
+        float vi = v[i] + (gi * gi - v[i]) * one_minus_b2;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= (mi * alpha) / (sqrtf(vi) + eps);
+    }
+}
+
+SN_INLINE void rmsprop_kernel(float *restrict p, const float *restrict g, float *restrict v,
+                              float *restrict mom, int64_t n, float lr, float rho,
+                              float one_minus_rho, float eps, float momentum,
+                              const int zero_grad)
+{
+    int64_t i;
+    if (mom != NULL) {
+        for (i = 0; i < n; i++) {
+            float gi = zero_grad ? 0.0f : g[i];
+            float vi = rho * v[i] + one_minus_rho * (gi * gi);
+            float inc = lr * gi / sqrtf(vi + eps);
+            float mi = momentum * mom[i] + inc;
+            v[i] = vi;
+            mom[i] = mi;
+            p[i] -= mi;
+        }
+    } else {
+        for (i = 0; i < n; i++) {
+            float gi = zero_grad ? 0.0f : g[i];
+            float vi = rho * v[i] + one_minus_rho * (gi * gi);
+            v[i] = vi;
+            p[i] -= lr * gi / sqrtf(vi + eps);
+        }
+    }
+}
+
+SN_INLINE void adagrad_kernel(float *restrict p, const float *restrict g,
+                              float *restrict acc, int64_t n, float lr, float eps)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float gi = g[i];
+        float ai = acc[i] + gi * gi;
+        acc[i] = ai;
+        p[i] -= lr * gi / sqrtf(ai + eps);
+    }
+}
+
+/* The update of one dense range [k, k + n) -- or, with zero_grad, of a range
+ * whose gradient is 0 -- for the optimizer's current hyper-parameters. */
+SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads, int64_t k,
+                            int64_t n, const int zero_grad)
+{
+    const float lr = (float)o->learning_rate;
+    float *p = params + k;
+    const float *g = zero_grad ? NULL : grads + k;
+    switch (o->kind) {
+    case SEQNET_OPTIMIZER_SGD:
+        if (o->momentum > 0.0)
+            sgd_momentum_kernel(p, g, o->slot[0] + k, n, lr, (float)o->momentum, o->nesterov,
+                                zero_grad);
+        else if (!zero_grad) /* p - 0 * lr == p: nothing to do */
+            sgd_plain_kernel(p, g, n, lr);
+        break;
+    case SEQNET_OPTIMIZER_ADAM:
+        adam_kernel(p, g, o->slot[0] + k, o->slot[1] + k, n, (float)o->step_lr,
+                    (float)(1.0 - o->beta_1), (float)(1.0 - o->beta_2), (float)o->epsilon,
+                    zero_grad);
+        break;
+    case SEQNET_OPTIMIZER_RMSPROP:
+        rmsprop_kernel(p, g, o->slot[0] + k, o->momentum > 0.0 ? o->slot[1] + k : NULL, n, lr,
+                       (float)o->rho, (float)(1.0 - o->rho), (float)o->epsilon,
+                       (float)o->momentum, zero_grad);
+        break;
+    default:
+        /* acc + 0 and p - 0 change nothing: a zero-gradient range is skipped */
+        if (!zero_grad)
+            adagrad_kernel(p, g, o->slot[0] + k, n, lr, (float)o->epsilon);
+        break;
+    }
+}
+
+void sn_optim_update(sn_optim *o, float *params, const float *grads, int64_t offset,
+                     int64_t count, const uint8_t *row_flags, int32_t row_width)
+{
+    int64_t row, n_rows, end;
+    int i;
+    /* Preconditions, checked so that a misuse cannot write out of bounds:
+     * prepared slots covering the range, every slot in use allocated. */
+    if (o == NULL || params == NULL || count <= 0 || offset < 0)
+        return;
+    for (i = 0; i < slots_needed(o); i++)
+        if (o->slot[i] == NULL || offset + count > o->n_params)
+            return;
+    if (row_flags == NULL || row_width <= 0) {
+        if (grads != NULL)
+            update_range(o, params, grads, offset, count, 0);
+        return;
+    }
+    /* Row-sparse: runs of flagged rows go through the dense kernel in one
+     * call, so long runs still vectorize over their whole length. */
+    n_rows = count / row_width;
+    row = 0;
+    while (row < n_rows) {
+        int64_t first = row;
+        int flagged = row_flags[row] != 0;
+        while (row < n_rows && (row_flags[row] != 0) == flagged)
+            row++;
+        if (flagged)
+            update_range(o, params, grads, offset + first * row_width,
+                         (row - first) * row_width, 0);
+        else
+            update_range(o, params, grads, offset + first * row_width,
+                         (row - first) * row_width, 1);
+    }
+    /* A trailing partial row (count not a multiple of row_width) is dense. */
+    end = n_rows * row_width;
+    if (end < count && grads != NULL)
+        update_range(o, params, grads, offset + end, count - end, 0);
+}
+
+/* ---- clipping ----------------------------------------------------------------- */
+
+/* Sum of squares in double with eight independent partial sums: the chains
+ * do not depend on each other, so the loop pipelines and vectorizes. */
+static double sumsq_dense(const float *restrict x, int64_t n)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    int j;
+    for (; i + 8 <= n; i += 8)
+        for (j = 0; j < 8; j++)
+            acc[j] += (double)x[i + j] * (double)x[i + j];
+    for (; i < n; i++)
+        acc[0] += (double)x[i] * (double)x[i];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+double sn_grad_sumsq(const float *grads, int64_t count, const uint8_t *row_flags,
+                     int32_t row_width)
+{
+    double total = 0.0;
+    int64_t row, n_rows;
+    if (grads == NULL || count <= 0)
+        return 0.0;
+    if (row_flags == NULL || row_width <= 0)
+        return sumsq_dense(grads, count);
+    n_rows = count / row_width;
+    for (row = 0; row < n_rows; row++)
+        if (row_flags[row])
+            total += sumsq_dense(grads + row * row_width, row_width);
+    return total + sumsq_dense(grads + n_rows * row_width, count - n_rows * row_width);
+}
+
+static void scale_dense(float *restrict x, int64_t n, float scale)
+{
+    int64_t i;
+    for (i = 0; i < n; i++)
+        x[i] *= scale;
+}
+
+void sn_grad_scale(float *grads, int64_t count, const uint8_t *row_flags, int32_t row_width,
+                   float scale)
+{
+    int64_t row, n_rows;
+    if (grads == NULL || count <= 0)
+        return;
+    if (row_flags == NULL || row_width <= 0) {
+        scale_dense(grads, count, scale);
+        return;
+    }
+    n_rows = count / row_width;
+    for (row = 0; row < n_rows; row++)
+        if (row_flags[row])
+            scale_dense(grads + row * row_width, row_width, scale);
+    scale_dense(grads + n_rows * row_width, count - n_rows * row_width, scale);
+}
+
+/* Clamp keeping NaN as NaN (both comparisons false), so the trainer's
+ * non-finite check still sees it; fminf/fmaxf would hide it. */
+static void clip_dense(float *restrict x, int64_t n, float value)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) {
+        float xi = x[i];
+        xi = xi > value ? value : xi;
+        xi = xi < -value ? -value : xi;
+        x[i] = xi;
+    }
+}
+
+void sn_grad_clip_value(float *grads, int64_t count, const uint8_t *row_flags,
+                        int32_t row_width, float value)
+{
+    int64_t row, n_rows;
+    if (grads == NULL || count <= 0)
+        return;
+    if (row_flags == NULL || row_width <= 0) {
+        clip_dense(grads, count, value);
+        return;
+    }
+    n_rows = count / row_width;
+    for (row = 0; row < n_rows; row++)
+        if (row_flags[row])
+            clip_dense(grads + row * row_width, row_width, value);
+    clip_dense(grads + n_rows * row_width, count - n_rows * row_width, value);
+}
+
+float sn_grad_clipnorm_scale(double sumsq, double clipnorm)
+{
+    double norm;
+    if (!isfinite(sumsq))
+        return NAN;
+    norm = sqrt(sumsq);
+    /* Keras clip_by_norm: t * clip_norm / max(norm, clip_norm) */
+    if (clipnorm <= 0.0 || norm <= clipnorm)
+        return 1.0f;
+    return (float)(clipnorm / norm);
+}
