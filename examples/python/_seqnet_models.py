@@ -18,7 +18,7 @@ _np = _s._np
 _c = ctypes
 
 __all__ = ["Input", "Model", "Sequential", "layers", "optimizers", "callbacks",
-           "losses", "History"]
+           "losses", "History", "load_model", "load_model_from_bytes"]
 
 _P = ctypes.c_void_p
 _I32P = ctypes.POINTER(ctypes.c_int32)
@@ -96,6 +96,31 @@ _sig("seqnet_trainer_log_name", ctypes.c_char_p, _P, ctypes.c_int32, ctypes.c_in
 _sig("seqnet_trainer_history_len", ctypes.c_int32, _P)
 _sig("seqnet_trainer_history_value", ctypes.c_int, _P, ctypes.c_int32, ctypes.c_int32,
      ctypes.c_int, _F64P)
+
+_sig("seqnet_model_n_inputs", ctypes.c_int32, _P)
+_sig("seqnet_model_input_shape", ctypes.c_int, _P, ctypes.c_int32, _I32P, _I32P,
+     ctypes.POINTER(ctypes.c_int))
+_sig("seqnet_saver_new", ctypes.c_int, _P, ctypes.POINTER(_P))
+_sig("seqnet_saver_free", None, _P)
+_sig("seqnet_saver_set_model", ctypes.c_int, _P, _P)
+_sig("seqnet_saver_set_trainer", ctypes.c_int, _P, _P)
+_sig("seqnet_saver_add_tokenizer", ctypes.c_int, _P, ctypes.c_char_p, _P)
+_sig("seqnet_saver_add_vectorizer", ctypes.c_int, _P, ctypes.c_char_p, _P)
+_sig("seqnet_saver_write_alloc", ctypes.c_int, _P, ctypes.POINTER(ctypes.c_void_p),
+     ctypes.POINTER(ctypes.c_size_t))
+_sig("seqnet_loader_new", ctypes.c_int, _P, ctypes.POINTER(_P))
+_sig("seqnet_loader_free", None, _P)
+_sig("seqnet_loader_read_buffer", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_size_t,
+     ctypes.c_uint)
+_sig("seqnet_loader_take_model", ctypes.c_int, _P, ctypes.POINTER(_P))
+_sig("seqnet_loader_has_optimizer", ctypes.c_int, _P)
+_sig("seqnet_loader_restore_trainer", ctypes.c_int, _P, _P)
+_sig("seqnet_loader_n_texts", ctypes.c_int32, _P)
+_sig("seqnet_loader_text_info", ctypes.c_int, _P, ctypes.c_int32,
+     ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_int))
+_sig("seqnet_loader_take_tokenizer", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(_P))
+_sig("seqnet_loader_take_vectorizer", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(_P))
+_sig("seqnet_trainer_get_param", ctypes.c_int, _P, ctypes.c_int, _F64P)
 
 # Pinned C enum values (include/seqnet/graph.h, train.h).
 OPT = dict(units=1, activation=2, use_bias=3, rate=4, input_dim=5, output_dim=6, mask_zero=7,
@@ -353,10 +378,20 @@ layers.GlobalAvgPool1D = GlobalAveragePooling1D
 layers.GlobalMaxPool1D = GlobalMaxPooling1D
 
 
+_KIND_CLASSES = {}
+
+
 def register_layer(cls):
     """Make a Layer subclass available as seqnet.layers.<Name> (later rooms)."""
     setattr(layers, cls.__name__, cls)
+    if cls._kind and cls._kind not in _KIND_CLASSES:
+        _KIND_CLASSES[cls._kind] = cls
     return cls
+
+
+for _cls in (Dense, Activation, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
+             GlobalMaxPooling1D):
+    register_layer(_cls)
 
 
 # --------------------------------------------------------------------------
@@ -996,6 +1031,130 @@ class Model:
 
     def __call__(self, x):
         return self.predict(x)
+
+    # persistence --------------------------------------------------------------
+    def to_bytes(self, include_optimizer=True, texts=None):
+        """The model as seqnet file bytes. With include_optimizer (Keras's
+        default) a compiled model keeps its optimizer state, loss and
+        metrics, so a loaded copy continues fit exactly. texts: a dict of
+        name -> Tokenizer / CountVectorizer / TfidfVectorizer /
+        HashingVectorizer to store alongside."""
+        self._need_built()
+        sv = _P()
+        _check(_lib.seqnet_saver_new(_s._context.handle, ctypes.byref(sv)), _s._context.handle)
+        try:
+            _check(_lib.seqnet_saver_set_model(sv, self._handle), sv)
+            if include_optimizer and hasattr(self, "_compile_args"):
+                _check(_lib.seqnet_saver_set_trainer(sv, self._need_trainer()), sv)
+            for name, obj in (texts or {}).items():
+                fn = (_lib.seqnet_saver_add_tokenizer if type(obj).__name__ == "Tokenizer"
+                      else _lib.seqnet_saver_add_vectorizer)
+                _check(fn(sv, name.encode(), obj._h), sv)
+            p, n = ctypes.c_void_p(), ctypes.c_size_t()
+            _check(_lib.seqnet_saver_write_alloc(sv, ctypes.byref(p), ctypes.byref(n)), sv)
+            try:
+                return ctypes.string_at(p.value, n.value)
+            finally:
+                _lib.seqnet_free(p)
+        finally:
+            _lib.seqnet_saver_free(sv)
+
+    def save(self, filepath, include_optimizer=True, texts=None):
+        """Write the model to a file (Python does the I/O; the library never
+        opens files)."""
+        data = self.to_bytes(include_optimizer=include_optimizer, texts=texts)
+        with open(filepath, "wb") as f:
+            f.write(data)
+
+    @classmethod
+    def _from_loader(cls, loader):
+        m = _P()
+        _check(_lib.seqnet_loader_take_model(loader, ctypes.byref(m)), loader)
+        self = Model()
+        self._handle = m
+        n_in = _lib.seqnet_model_n_inputs(m)
+        self._inputs = []
+        self._input_is_tokens, self._input_is_vector = [], []
+        for k in range(n_in):
+            t, f, tok = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int()
+            _check(_lib.seqnet_model_input_shape(m, k, ctypes.byref(t), ctypes.byref(f),
+                                                 ctypes.byref(tok)), m)
+            shape = (f.value,) if t.value == -1 else ((t.value or None,) if tok.value
+                                                     else (t.value or None, f.value))
+            self._inputs.append(Input(shape, dtype="int32" if tok.value else "float32"))
+            self._input_is_tokens.append(bool(tok.value))
+            self._input_is_vector.append(t.value == -1)
+        self._single_output = _lib.seqnet_model_n_outputs(m) == 1
+        self.layers = []
+        for i in range(_lib.seqnet_model_n_layers(m)):
+            kind = _lib.seqnet_model_layer_kind(m, i)
+            if kind <= 0:
+                continue
+            layer_cls = _KIND_CLASSES.get(kind, Layer)
+            L = Layer.__new__(layer_cls)
+            Layer.__init__(L, name=_lib.seqnet_model_layer_name(m, i).decode())
+            L._model, L._index = self, i
+            self.layers.append(L)
+        if _lib.seqnet_loader_has_optimizer(loader):
+            t = _P()
+            _check(_lib.seqnet_trainer_new(m, ctypes.byref(t)), m)
+            self._trainer = t
+            _check(_lib.seqnet_loader_restore_trainer(loader, t), t)
+            self._metric_names = [
+                _lib.seqnet_trainer_log_name(t, i, 0).decode()
+                for i in range(1, _lib.seqnet_trainer_n_logs(t))]
+            self._compile_args = ("restored", None, None, None)
+        self.texts = {}
+        for i in range(_lib.seqnet_loader_n_texts(loader)):
+            name, kind = ctypes.c_char_p(), ctypes.c_int()
+            _check(_lib.seqnet_loader_text_info(loader, i, ctypes.byref(name),
+                                                ctypes.byref(kind)), loader)
+            self.texts[name.value.decode()] = _take_text(loader, i, kind.value)
+        return self
+
+
+def _take_text(loader, index, kind):
+    """Wrap a text object held by a loader in the text binding's class (by
+    its own byte form, so the text room stays the only one that knows how
+    to rebuild its Python objects)."""
+    h = _P()
+    p, n = ctypes.c_void_p(), ctypes.c_size_t()
+    if kind == 1:
+        _check(_lib.seqnet_loader_take_tokenizer(loader, index, ctypes.byref(h)), loader)
+        save, free, cls = _lib.seqnet_tokenizer_save, _lib.seqnet_tokenizer_free, _s.Tokenizer
+    else:
+        _check(_lib.seqnet_loader_take_vectorizer(loader, index, ctypes.byref(h)), loader)
+        save, free, cls = _lib.seqnet_vectorizer_save, _lib.seqnet_vectorizer_free, None
+    try:
+        save.argtypes = [_P, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
+        _check(save(h, ctypes.byref(p), ctypes.byref(n)), h)
+        data = ctypes.string_at(p.value, n.value)
+        _lib.seqnet_free(p)
+    finally:
+        free.argtypes = [_P]
+        free(h)
+    if cls is not None:
+        return cls.from_bytes(data)
+    return _s.CountVectorizer.from_bytes(data)  # from_bytes picks the right class
+
+
+def load_model_from_bytes(data):
+    """A Model from seqnet file bytes (as written by Model.to_bytes/save).
+    A model saved compiled comes back compiled, ready to continue fit."""
+    data = bytes(data)
+    ld = _P()
+    _check(_lib.seqnet_loader_new(_s._context.handle, ctypes.byref(ld)), _s._context.handle)
+    try:
+        _check(_lib.seqnet_loader_read_buffer(ld, data, len(data), 0), ld)
+        return Model._from_loader(ld)
+    finally:
+        _lib.seqnet_loader_free(ld)
+
+
+def load_model(filepath):
+    """Read a model file written by Model.save (Python reads the file)."""
+    with open(filepath, "rb") as f:
+        return load_model_from_bytes(f.read())
 
 
 def _progress(epoch, done, total, logs, epochs):
