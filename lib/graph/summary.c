@@ -96,7 +96,7 @@ static void shape_text(const sn_shape *s, char *out, size_t size)
 
 SEQNET_API int seqnet_model_summary(const seqnet_model *model, char **out)
 {
-    enum { W_NAME = 44, W_SHAPE = 22, W_PARAMS = 14, W_CONN = 30 };
+    enum { W_NAME = 54, W_SHAPE = 22, W_PARAMS = 14, W_CONN = 30 };
     sbuf b;
     char cell[256], num[32];
     int32_t i, p;
