@@ -116,6 +116,10 @@ _sig("seqnet_loader_take_model", ctypes.c_int, _P, ctypes.POINTER(_P))
 _sig("seqnet_loader_has_optimizer", ctypes.c_int, _P)
 _sig("seqnet_loader_restore_trainer", ctypes.c_int, _P, _P)
 _sig("seqnet_loader_n_texts", ctypes.c_int32, _P)
+_sig("seqnet_saver_set_meta", ctypes.c_int, _P, ctypes.c_char_p, ctypes.c_char_p)
+_sig("seqnet_loader_n_meta", ctypes.c_int32, _P)
+_sig("seqnet_loader_meta", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(ctypes.c_char_p),
+     ctypes.POINTER(ctypes.c_char_p))
 _sig("seqnet_loader_text_info", ctypes.c_int, _P, ctypes.c_int32,
      ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_int))
 _sig("seqnet_loader_take_tokenizer", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(_P))
@@ -1033,12 +1037,13 @@ class Model:
         return self.predict(x)
 
     # persistence --------------------------------------------------------------
-    def to_bytes(self, include_optimizer=True, texts=None):
+    def to_bytes(self, include_optimizer=True, texts=None, metadata=None):
         """The model as seqnet file bytes. With include_optimizer (Keras's
         default) a compiled model keeps its optimizer state, loss and
         metrics, so a loaded copy continues fit exactly. texts: a dict of
         name -> Tokenizer / CountVectorizer / TfidfVectorizer /
-        HashingVectorizer to store alongside."""
+        HashingVectorizer to store alongside. metadata: a dict of str -> str
+        (an input schema, a note) read back as loaded_model.metadata."""
         self._need_built()
         sv = _P()
         _check(_lib.seqnet_saver_new(_s._context.handle, ctypes.byref(sv)), _s._context.handle)
@@ -1046,6 +1051,8 @@ class Model:
             _check(_lib.seqnet_saver_set_model(sv, self._handle), sv)
             if include_optimizer and hasattr(self, "_compile_args"):
                 _check(_lib.seqnet_saver_set_trainer(sv, self._need_trainer()), sv)
+            for key, value in (metadata or {}).items():
+                _check(_lib.seqnet_saver_set_meta(sv, str(key).encode(), str(value).encode()), sv)
             for name, obj in (texts or {}).items():
                 fn = (_lib.seqnet_saver_add_tokenizer if type(obj).__name__ == "Tokenizer"
                       else _lib.seqnet_saver_add_vectorizer)
@@ -1059,10 +1066,11 @@ class Model:
         finally:
             _lib.seqnet_saver_free(sv)
 
-    def save(self, filepath, include_optimizer=True, texts=None):
+    def save(self, filepath, include_optimizer=True, texts=None, metadata=None):
         """Write the model to a file (Python does the I/O; the library never
         opens files)."""
-        data = self.to_bytes(include_optimizer=include_optimizer, texts=texts)
+        data = self.to_bytes(include_optimizer=include_optimizer, texts=texts,
+                             metadata=metadata)
         with open(filepath, "wb") as f:
             f.write(data)
 
@@ -1104,6 +1112,12 @@ class Model:
                 _lib.seqnet_trainer_log_name(t, i, 0).decode()
                 for i in range(1, _lib.seqnet_trainer_n_logs(t))]
             self._compile_args = ("restored", None, None, None)
+        self.metadata = {}
+        for i in range(_lib.seqnet_loader_n_meta(loader)):
+            key, value = ctypes.c_char_p(), ctypes.c_char_p()
+            _check(_lib.seqnet_loader_meta(loader, i, ctypes.byref(key), ctypes.byref(value)),
+                   loader)
+            self.metadata[key.value.decode()] = value.value.decode()
         self.texts = {}
         for i in range(_lib.seqnet_loader_n_texts(loader)):
             name, kind = ctypes.c_char_p(), ctypes.c_int()

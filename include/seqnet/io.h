@@ -82,6 +82,16 @@ SEQNET_API int seqnet_saver_add_tokenizer(seqnet_saver *saver, const char *name,
 SEQNET_API int seqnet_saver_add_vectorizer(seqnet_saver *saver, const char *name,
                                            const seqnet_vectorizer *vectorizer);
 /**
+ * Attach a metadata string (an input schema, a training note, a version):
+ * stored verbatim in the file and read back with seqnet_loader_get_meta.
+ * Setting a key again replaces its value.
+ * @param key    copied; 1 to 63 bytes of UTF-8.
+ * @param value  copied; at most 65,536 bytes.
+ * @return SEQNET_OK, SEQNET_EINVAL, SEQNET_ETOOBIG (more than 64 keys or a
+ *         value too long), SEQNET_ENOMEM. @since 0.1.0
+ */
+SEQNET_API int seqnet_saver_set_meta(seqnet_saver *saver, const char *key, const char *value);
+/**
  * The exact number of bytes the file will take.
  * @return SEQNET_OK, SEQNET_EINVAL, SEQNET_ESTATE (no model), SEQNET_ENOMEM.
  * @since 0.1.0
@@ -149,6 +159,17 @@ SEQNET_API int seqnet_loader_has_optimizer(const seqnet_loader *loader);
  *         (the trainer is for another model shape), SEQNET_ENOMEM. @since 0.1.0
  */
 SEQNET_API int seqnet_loader_restore_trainer(const seqnet_loader *loader, seqnet_trainer *trainer);
+/**
+ * A metadata value by key, or NULL when the file has none under that key.
+ * The string is owned by the loader (valid until it is freed or reads
+ * another file). @since 0.1.0
+ */
+SEQNET_API const char *seqnet_loader_get_meta(const seqnet_loader *loader, const char *key);
+/** Number of metadata entries in the file. @since 0.1.0 */
+SEQNET_API int32_t seqnet_loader_n_meta(const seqnet_loader *loader);
+/** Metadata entry `index`: key and value, owned by the loader. @since 0.1.0 */
+SEQNET_API int seqnet_loader_meta(const seqnet_loader *loader, int32_t index, const char **key,
+                                  const char **value);
 /** Number of text objects in the file. @since 0.1.0 */
 SEQNET_API int32_t seqnet_loader_n_texts(const seqnet_loader *loader);
 /**

@@ -29,8 +29,15 @@
 #define FMT_MAX_SECTIONS 1024u
 #define FMT_MAX_LAYERS SN_MAX_NODES
 #define FMT_MAX_TEXTS 64
+#define FMT_MAX_META 64
+#define FMT_MAX_META_VALUE 65536u
 
-enum { SEC_GRAPH = 1, SEC_WEIGHTS = 2, SEC_TRAINER = 3, SEC_TEXT = 4 };
+enum { SEC_GRAPH = 1, SEC_WEIGHTS = 2, SEC_TRAINER = 3, SEC_TEXT = 4, SEC_META = 5 };
+
+typedef struct meta_entry {
+    char key[64];
+    char *value; /* owned */
+} meta_entry;
 
 /* ---- saver ---- */
 
@@ -46,7 +53,17 @@ struct seqnet_saver {
     const seqnet_trainer *trainer;
     int32_t n_texts;
     text_ref texts[FMT_MAX_TEXTS];
+    int32_t n_meta;
+    meta_entry meta[FMT_MAX_META];
 };
+
+static void meta_free(meta_entry *m, int32_t *n, const sn_alloc *a)
+{
+    int32_t i;
+    for (i = 0; i < *n; i++)
+        sn_free(a, m[i].value);
+    *n = 0;
+}
 
 SEQNET_API int seqnet_saver_new(seqnet_context *ctx, seqnet_saver **out)
 {
@@ -70,8 +87,40 @@ SEQNET_API void seqnet_saver_free(seqnet_saver *saver)
     if (saver == NULL || saver->obj.magic != SN_MAGIC_OTHER)
         return;
     a = saver->obj.alloc;
+    meta_free(saver->meta, &saver->n_meta, &a);
     saver->obj.magic = 0;
     sn_free(&a, saver);
+}
+
+SEQNET_API int seqnet_saver_set_meta(seqnet_saver *saver, const char *key, const char *value)
+{
+    size_t nk, nv;
+    int32_t i;
+    char *copy;
+    if (saver == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&saver->obj);
+    if (key == NULL || value == NULL || (nk = strlen(key)) == 0 || nk >= 64)
+        return sn_error(&saver->obj, SEQNET_EINVAL, "metadata keys are 1 to 63 bytes");
+    if ((nv = strlen(value)) > FMT_MAX_META_VALUE)
+        return sn_error(&saver->obj, SEQNET_ETOOBIG, "metadata value longer than %u bytes",
+                        FMT_MAX_META_VALUE);
+    for (i = 0; i < saver->n_meta && strcmp(saver->meta[i].key, key) != 0; i++)
+        ;
+    if (i == saver->n_meta && saver->n_meta >= FMT_MAX_META)
+        return sn_error(&saver->obj, SEQNET_ETOOBIG, "at most %d metadata keys", FMT_MAX_META);
+    copy = sn_malloc(&saver->obj.alloc, nv + 1);
+    if (copy == NULL)
+        return sn_error(&saver->obj, SEQNET_ENOMEM, "out of memory for metadata");
+    memcpy(copy, value, nv + 1);
+    if (i == saver->n_meta) {
+        memcpy(saver->meta[i].key, key, nk + 1);
+        saver->meta[i].value = NULL;
+        saver->n_meta++;
+    }
+    sn_free(&saver->obj.alloc, saver->meta[i].value);
+    saver->meta[i].value = copy;
+    return SEQNET_OK;
 }
 
 SEQNET_API int seqnet_saver_set_model(seqnet_saver *saver, const seqnet_model *model)
@@ -260,7 +309,7 @@ static int host_little_endian(void)
 
 typedef struct plan {
     int n;
-    section sec[3 + FMT_MAX_TEXTS];
+    section sec[4 + FMT_MAX_TEXTS];
     uint8_t head[FMT_HEADER];
     uint8_t *table;
     uint64_t total;
@@ -287,7 +336,7 @@ static int plan_build(seqnet_saver *sv, plan *p)
         return sn_error(&sv->obj, SEQNET_ESTATE, "no model set");
     if (!host_little_endian())
         return sn_error(&sv->obj, SEQNET_EUNSUPPORTED, "big-endian hosts are not supported");
-    for (i = 0; i < 3 + sv->n_texts; i++)
+    for (i = 0; i < 4 + sv->n_texts; i++)
         sn_sink_init(&p->sec[i].body, a);
     p->sec[p->n].type = SEC_GRAPH;
     write_graph(m, &p->sec[p->n].body);
@@ -299,6 +348,16 @@ static int plan_build(seqnet_saver *sv, plan *p)
     if (sv->trainer != NULL) {
         p->sec[p->n].type = SEC_TRAINER;
         write_trainer(sv->trainer, &p->sec[p->n].body);
+        p->n++;
+    }
+    if (sv->n_meta > 0) {
+        sn_sink *b = &p->sec[p->n].body;
+        p->sec[p->n].type = SEC_META;
+        sn_sink_u32(b, (uint32_t)sv->n_meta);
+        for (i = 0; i < sv->n_meta; i++) {
+            sn_sink_str(b, sv->meta[i].key, strlen(sv->meta[i].key));
+            sn_sink_str(b, sv->meta[i].value, strlen(sv->meta[i].value));
+        }
         p->n++;
     }
     for (i = 0; i < sv->n_texts; i++) {
@@ -322,6 +381,7 @@ static int plan_build(seqnet_saver *sv, plan *p)
         }
     p->table = sn_calloc(a, (size_t)p->n, FMT_ENTRY);
     if (p->table == NULL) {
+        p->n = 4 + sv->n_texts;
         plan_free(p, a);
         return sn_error(&sv->obj, SEQNET_ENOMEM, "out of memory serializing the model");
     }
@@ -517,6 +577,8 @@ struct seqnet_loader {
     float *slots[2];
     int32_t n_texts;
     loaded_text texts[FMT_MAX_TEXTS];
+    int32_t n_meta;
+    meta_entry meta[FMT_MAX_META];
 };
 
 SEQNET_API int seqnet_loader_new(seqnet_context *ctx, seqnet_loader **out)
@@ -560,6 +622,7 @@ static void loader_clear(seqnet_loader *l)
     sn_free(a, l->slots[1]);
     l->slots[0] = l->slots[1] = NULL;
     l->has_trainer = 0;
+    meta_free(l->meta, &l->n_meta, a);
     /* The copy of the file may be referenced by nothing now. */
     sn_free(a, l->copy);
     l->copy = NULL;
@@ -937,6 +1000,43 @@ static int read_text(seqnet_loader *l, const uint8_t *data, size_t len)
     return SEQNET_OK;
 }
 
+static int read_meta(seqnet_loader *l, const uint8_t *data, size_t len)
+{
+    sn_source src;
+    uint32_t n, i, j;
+    sn_source_init(&src, data, len);
+    n = sn_source_u32(&src);
+    if (src.err)
+        return sn_error(&l->obj, SEQNET_ETRUNCATED, "metadata section truncated");
+    if (n > FMT_MAX_META || l->n_meta != 0)
+        return sn_error(&l->obj, SEQNET_EFORMAT, "metadata section: %u entries", n);
+    for (i = 0; i < n; i++) {
+        meta_entry *m = &l->meta[i];
+        const uint8_t *v;
+        size_t nv;
+        int st = read_name(&src, m->key, sizeof m->key);
+        if (st != SEQNET_OK)
+            return sn_error(&l->obj, st, "metadata entry %u: bad key", i);
+        for (j = 0; j < i; j++)
+            if (strcmp(l->meta[j].key, m->key) == 0)
+                return sn_error(&l->obj, SEQNET_EFORMAT, "metadata key '%s' twice", m->key);
+        if (sn_source_str(&src, &v, &nv) != SEQNET_OK || src.err)
+            return sn_error(&l->obj, src.err ? src.err : SEQNET_ETRUNCATED,
+                            "metadata entry '%s' truncated", m->key);
+        if (nv > FMT_MAX_META_VALUE || memchr(v, 0, nv) != NULL)
+            return sn_error(&l->obj, SEQNET_EFORMAT, "metadata value of '%s' malformed", m->key);
+        m->value = sn_malloc(&l->obj.alloc, nv + 1);
+        if (m->value == NULL)
+            return sn_error(&l->obj, SEQNET_ENOMEM, "out of memory for metadata");
+        memcpy(m->value, v, nv);
+        m->value[nv] = '\0';
+        l->n_meta = (int32_t)i + 1;
+    }
+    if (sn_source_left(&src) != 0)
+        return sn_error(&l->obj, SEQNET_EFORMAT, "metadata section has stray bytes");
+    return SEQNET_OK;
+}
+
 SEQNET_API int seqnet_loader_read_buffer(seqnet_loader *loader, const void *data, size_t size,
                                          unsigned flags)
 {
@@ -1066,6 +1166,9 @@ SEQNET_API int seqnet_loader_read_buffer(seqnet_loader *loader, const void *data
         if (get_u32(e) == SEC_TEXT &&
             (st = read_text(l, p + get_u64(e + 8), (size_t)get_u64(e + 16))) != SEQNET_OK)
             goto fail;
+        if (get_u32(e) == SEC_META &&
+            (st = read_meta(l, p + get_u64(e + 8), (size_t)get_u64(e + 16))) != SEQNET_OK)
+            goto fail;
     }
     return SEQNET_OK;
 fail:
@@ -1188,4 +1291,34 @@ SEQNET_API int seqnet_loader_take_vectorizer(seqnet_loader *loader, int32_t inde
     if (out != NULL)
         *out = p;
     return st;
+}
+
+SEQNET_API const char *seqnet_loader_get_meta(const seqnet_loader *loader, const char *key)
+{
+    int32_t i;
+    if (loader == NULL || key == NULL)
+        return NULL;
+    for (i = 0; i < loader->n_meta; i++)
+        if (strcmp(loader->meta[i].key, key) == 0)
+            return loader->meta[i].value;
+    return NULL;
+}
+
+SEQNET_API int32_t seqnet_loader_n_meta(const seqnet_loader *loader)
+{
+    return loader == NULL ? 0 : loader->n_meta;
+}
+
+SEQNET_API int seqnet_loader_meta(const seqnet_loader *loader, int32_t index, const char **key,
+                                  const char **value)
+{
+    if (loader == NULL)
+        return SEQNET_EINVAL;
+    if (index < 0 || index >= loader->n_meta)
+        return SEQNET_ERANGE;
+    if (key != NULL)
+        *key = loader->meta[index].key;
+    if (value != NULL)
+        *value = loader->meta[index].value;
+    return SEQNET_OK;
 }

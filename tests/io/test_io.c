@@ -117,6 +117,12 @@ static void save_alloc(seqnet_context *ctx, const seqnet_model *m, const seqnet_
         ck_assert_int_eq(seqnet_saver_set_trainer(sv, t), SEQNET_OK);
     if (tok != NULL)
         ck_assert_int_eq(seqnet_saver_add_tokenizer(sv, "tokenizer", tok), SEQNET_OK);
+    if (tok != NULL) {
+        ck_assert_int_eq(seqnet_saver_set_meta(sv, "schema", "tokens;vocab=30"), SEQNET_OK);
+        ck_assert_int_eq(seqnet_saver_set_meta(sv, "note", "first"), SEQNET_OK);
+        ck_assert_int_eq(seqnet_saver_set_meta(sv, "note", "second"), SEQNET_OK);
+        ck_assert_int_eq(seqnet_saver_set_meta(sv, "", "x"), SEQNET_EINVAL);
+    }
     ck_assert_int_eq(seqnet_saver_size(sv, &predicted), SEQNET_OK);
     ck_assert_int_eq(seqnet_saver_write_alloc(sv, buf, size), SEQNET_OK);
     ck_assert_uint_eq(predicted, *size);
@@ -168,6 +174,10 @@ START_TEST(round_trip_keeps_predictions_summary_and_tokenizer)
     ck_assert_int_eq(seqnet_model_summary(m2, &s2), SEQNET_OK);
     ck_assert_str_eq(s1, s2);
     ck_assert_int_eq(seqnet_loader_has_optimizer(l), 0);
+    ck_assert_int_eq(seqnet_loader_n_meta(l), 2);
+    ck_assert_str_eq(seqnet_loader_get_meta(l, "schema"), "tokens;vocab=30");
+    ck_assert_str_eq(seqnet_loader_get_meta(l, "note"), "second");
+    ck_assert_ptr_null(seqnet_loader_get_meta(l, "absent"));
     ck_assert_int_eq(seqnet_loader_n_texts(l), 1);
     ck_assert_int_eq(seqnet_loader_text_info(l, 0, &name, &kind), SEQNET_OK);
     ck_assert_str_eq(name, "tokenizer");

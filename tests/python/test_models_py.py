@@ -176,8 +176,9 @@ def save_load_round_trip_and_resume_fit(tmpdir=None):
     tok = seqnet.Tokenizer()
     tok.fit_on_texts(["the cat sat on the mat", "the dog"])
     path = os.path.join(tempfile.mkdtemp(), "m.snm")
-    model.save(path, texts={"tok": tok})
+    model.save(path, texts={"tok": tok}, metadata={"schema": "tokens;T=9"})
     loaded = seqnet.load_model(path)
+    assert loaded.metadata == {"schema": "tokens;T=9"}, loaded.metadata
     assert np.array_equal(loaded.predict(x), model.predict(x))
     assert loaded.count_params() == model.count_params()
     assert loaded.texts["tok"].word_index == tok.word_index
