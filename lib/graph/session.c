@@ -6,7 +6,7 @@
  * on one model may run concurrently. Buffers are sized for the largest batch
  * and time seen so far and then reused: a run of an already-seen size
  * allocates nothing (first-touch page faults are expensive on the machines
- * we target, see docs/NUMERICS.md).
+ * we target, see docs/DESIGN.md).
  */
 #include <math.h>
 #include <string.h>
