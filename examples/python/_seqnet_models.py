@@ -26,6 +26,8 @@ _F32P = ctypes.POINTER(ctypes.c_float)
 _F64P = ctypes.POINTER(ctypes.c_double)
 _I64P = ctypes.POINTER(ctypes.c_int64)
 
+_BATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64,
+                             ctypes.c_void_p)
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int32,
                              ctypes.c_int32, ctypes.c_int32, _F64P, ctypes.c_int32)
 
@@ -81,6 +83,7 @@ _sig("seqnet_data_set_floats", ctypes.c_int, _P, ctypes.c_int32, _F32P, ctypes.c
 _sig("seqnet_data_set_targets", ctypes.c_int, _P, ctypes.c_int32, _F32P, ctypes.c_int64,
      ctypes.c_int32, ctypes.c_int32)
 _sig("seqnet_data_set_sample_weights", ctypes.c_int, _P, _F32P, ctypes.c_int64)
+_sig("seqnet_data_set_generator", ctypes.c_int, _P, ctypes.c_void_p, ctypes.c_void_p)
 _sig("seqnet_trainer_new", ctypes.c_int, _P, ctypes.POINTER(_P))
 _sig("seqnet_trainer_free", None, _P)
 _sig("seqnet_trainer_set_loss", ctypes.c_int, _P, ctypes.c_int32, ctypes.c_int)
@@ -831,53 +834,87 @@ class Model:
     def _data(self, x, y=None, sample_weight=None):
         d = _P()
         _check(_lib.seqnet_data_new(_s._context.handle, ctypes.byref(d)), _s._context.handle)
-        keep = []
         try:
-            for k, xk in enumerate(self._xs(x)):
-                if self._input_is_tokens[k]:
-                    b = _Buf(xk, "i")
-                    if len(b.shape) != 2:
-                        raise ValueError("token input %d must be 2-D (samples, time), got %r"
-                                         % (k, b.shape))
-                    _check(_lib.seqnet_data_set_tokens(d, k, b.ptr, b.shape[0], b.shape[1]), d)
-                else:
-                    b = _Buf(xk, "f")
-                    if self._input_is_vector[k]:
-                        if len(b.shape) != 2:
-                            raise ValueError("vector input %d must be 2-D, got %r"
-                                             % (k, b.shape))
-                        st = _lib.seqnet_data_set_floats(d, k, b.ptr, b.shape[0], 0, b.shape[1])
-                    else:
-                        if len(b.shape) != 3:
-                            raise ValueError("sequence input %d must be 3-D, got %r"
-                                             % (k, b.shape))
-                        st = _lib.seqnet_data_set_floats(d, k, b.ptr, b.shape[0], b.shape[1],
-                                                         b.shape[2])
-                    _check(st, d)
-                keep.append(b)
-            if y is not None:
-                ys = list(y) if isinstance(y, (list, tuple)) and not self._single_output and \
-                    len(y) == len(self._out_shapes()) else [y]
-                for o, yo in enumerate(ys):
-                    b = _Buf(yo, "f")
-                    time, _ = self._out_shapes()[o]
-                    shp = tuple(b.shape)
-                    if time == -1:
-                        width = shp[1] if len(shp) == 2 else 1
-                        st = _lib.seqnet_data_set_targets(d, o, b.ptr, shp[0], 0, width)
-                    else:
-                        width = shp[2] if len(shp) == 3 else 1
-                        st = _lib.seqnet_data_set_targets(d, o, b.ptr, shp[0], shp[1], width)
-                    _check(st, d)
-                    keep.append(b)
-            if sample_weight is not None:
-                b = _Buf(sample_weight, "f")
-                _check(_lib.seqnet_data_set_sample_weights(d, b.ptr, b.shape[0]), d)
-                keep.append(b)
+            keep = self._fill_data(d, x, y, sample_weight)
         except Exception:
             _lib.seqnet_data_free(d)
             raise
         return d, keep
+
+    def _fill_data(self, d, x, y=None, sample_weight=None):
+        """Point a seqnet_data at (copies of) x, y and weights; returns the
+        buffers that must stay alive while C borrows them."""
+        keep = []
+        for k, xk in enumerate(self._xs(x)):
+            if self._input_is_tokens[k]:
+                b = _Buf(xk, "i")
+                if len(b.shape) != 2:
+                    raise ValueError("token input %d must be 2-D (samples, time), got %r"
+                                     % (k, b.shape))
+                _check(_lib.seqnet_data_set_tokens(d, k, b.ptr, b.shape[0], b.shape[1]), d)
+            else:
+                b = _Buf(xk, "f")
+                if self._input_is_vector[k]:
+                    if len(b.shape) != 2:
+                        raise ValueError("vector input %d must be 2-D, got %r" % (k, b.shape))
+                    st = _lib.seqnet_data_set_floats(d, k, b.ptr, b.shape[0], 0, b.shape[1])
+                else:
+                    if len(b.shape) != 3:
+                        raise ValueError("sequence input %d must be 3-D, got %r"
+                                         % (k, b.shape))
+                    st = _lib.seqnet_data_set_floats(d, k, b.ptr, b.shape[0], b.shape[1],
+                                                     b.shape[2])
+                _check(st, d)
+            keep.append(b)
+        if y is not None:
+            ys = list(y) if isinstance(y, (list, tuple)) and not self._single_output and \
+                len(y) == len(self._out_shapes()) else [y]
+            for o, yo in enumerate(ys):
+                b = _Buf(yo, "f")
+                time, _ = self._out_shapes()[o]
+                shp = tuple(b.shape)
+                if time == -1:
+                    width = shp[1] if len(shp) == 2 else 1
+                    st = _lib.seqnet_data_set_targets(d, o, b.ptr, shp[0], 0, width)
+                else:
+                    width = shp[2] if len(shp) == 3 else 1
+                    st = _lib.seqnet_data_set_targets(d, o, b.ptr, shp[0], shp[1], width)
+                _check(st, d)
+                keep.append(b)
+        if sample_weight is not None:
+            b = _Buf(sample_weight, "f")
+            _check(_lib.seqnet_data_set_sample_weights(d, b.ptr, b.shape[0]), d)
+            keep.append(b)
+        return keep
+
+    def _generator_data(self, gen, steps_per_epoch):
+        """A seqnet_data whose batches come from a Python iterator yielding
+        (x, y) or (x, y, sample_weight), as Keras's fit accepts."""
+        d = _P()
+        _check(_lib.seqnet_data_new(_s._context.handle, ctypes.byref(d)), _s._context.handle)
+        state = {"keep": None, "error": None, "it": iter(gen)}
+
+        def next_batch(user, epoch, index, batch):
+            try:
+                if steps_per_epoch is not None and index >= steps_per_epoch:
+                    return 0
+                try:
+                    item = next(state["it"])
+                except StopIteration:
+                    if steps_per_epoch is None:
+                        return 0
+                    raise ValueError("the generator ran out before steps_per_epoch batches")
+                x, y = item[0], item[1]
+                w = item[2] if len(item) > 2 else None
+                state["keep"] = self._fill_data(batch, x, y, w)
+                return 1
+            except Exception as exc:  # reported after fit returns
+                state["error"] = exc
+                return -1
+        fn = _BATCH_FN(next_batch)
+        state["fn"] = fn
+        _check(_lib.seqnet_data_set_generator(d, fn, None), d)
+        return d, state
 
     def _out_shapes(self):
         n = _lib.seqnet_model_n_outputs(self._handle)
@@ -910,7 +947,12 @@ class Model:
     # training ---------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            seed=None):
+            seed=None, steps_per_epoch=None):
+        gen_state = None
+        if y is None and x is not None and not isinstance(x, (list, tuple)) and \
+                not (_np is not None and isinstance(x, _np.ndarray)) and hasattr(x, "__iter__"):
+            return self._fit_generator(x, epochs, verbose, callbacks, validation_data,
+                                       steps_per_epoch)
         self._ensure_built_for(x)
         t = self._need_trainer()
         batch_size = 32 if batch_size is None else batch_size
@@ -920,6 +962,25 @@ class Model:
         if seed is not None:
             _check(_lib.seqnet_trainer_set_param(t, _TRAIN["seed"], float(seed)), t)
         data, keep = self._data(x, y, sample_weight)
+        n_train = int(_shape_of(self._xs(x)[0])[0])
+        if validation_data is None and validation_split:
+            n_train = int(math.floor(n_train * (1.0 - validation_split)))
+        return self._run_fit(t, data, keep, gen_state, epochs, verbose, callbacks,
+                             validation_data, (n_train + batch_size - 1) // batch_size)
+
+    def _fit_generator(self, gen, epochs, verbose, callbacks, validation_data, steps):
+        """fit() on a Python iterator of batches (data larger than memory)."""
+        if self._handle is None:
+            raise ValueError("build the model (give it an input shape) before fitting a "
+                             "generator")
+        t = self._need_trainer()
+        _check(_lib.seqnet_trainer_set_param(t, _TRAIN["epochs"], float(epochs)), t)
+        data, state = self._generator_data(gen, steps)
+        return self._run_fit(t, data, [], state, epochs, verbose, callbacks, validation_data,
+                             steps or 0)
+
+    def _run_fit(self, t, data, keep, gen_state, epochs, verbose, callbacks, validation_data,
+                 n_batches):
         val = None
         if validation_data is not None:
             vx, vy = validation_data[0], validation_data[1]
@@ -932,10 +993,6 @@ class Model:
         self.stop_training = False
         names = self._log_names(False)
         vnames = self._log_names(True)
-        n_train = int(_shape_of(self._xs(x)[0])[0])
-        if validation_data is None and validation_split:
-            n_train = int(math.floor(n_train * (1.0 - validation_split)))
-        n_batches = (n_train + batch_size - 1) // batch_size
         verbose = 1 if verbose == "auto" else verbose
         history = History()
         errors = []
@@ -948,7 +1005,8 @@ class Model:
                     for cb in cbs:
                         cb.on_batch_end(batch, d)
                     if verbose == 1:
-                        _progress(epoch, batch + 1, n_batches, d, self._epochs_total)
+                        _progress(epoch, batch + 1, nb if nb > 0 else n_batches, d,
+                                  self._epochs_total)
                 else:
                     d = dict(zip(names + vnames, values))
                     history.epoch.append(len(history.epoch))
@@ -974,6 +1032,8 @@ class Model:
                 _lib.seqnet_data_free(val)
         if errors:
             raise errors[0]
+        if gen_state is not None and gen_state["error"] is not None:
+            raise gen_state["error"]
         _check(st, t)
         self.history = history
         return history

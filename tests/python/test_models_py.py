@@ -116,6 +116,33 @@ def sgd_step_is_exactly_keras_rule():
 
 
 @test
+def fit_accepts_a_batch_generator():
+    rng = np.random.default_rng(4)
+    w_true = np.array([[1.5], [-2.0], [0.5]], np.float32)
+
+    def batches():
+        while True:
+            x = rng.normal(size=(32, 3)).astype(np.float32)
+            yield x, x @ w_true
+    model = seqnet.Sequential([layers.Dense(1, input_shape=(3,))])
+    model.compile(optimizer=seqnet.optimizers.SGD(learning_rate=0.1), loss="mse")
+    hist = model.fit(batches(), steps_per_epoch=20, epochs=5, verbose=0)
+    assert len(hist.history["loss"]) == 5
+    assert hist.history["loss"][-1] < 1e-3, hist.history["loss"]
+    assert np.allclose(model.get_weights()[0], w_true, atol=0.05)
+
+    def failing():
+        yield np.zeros((4, 3), np.float32), np.zeros((4, 1), np.float32)
+        raise RuntimeError("disk gone")
+    try:
+        model.fit(failing(), steps_per_epoch=5, epochs=1, verbose=0)
+    except RuntimeError as e:
+        assert "disk gone" in str(e)
+    else:
+        raise AssertionError("generator error swallowed")
+
+
+@test
 def early_stopping_stops():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(64, 3)).astype(np.float32)
