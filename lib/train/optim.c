@@ -213,6 +213,7 @@ void sn_optim_begin_step(sn_optim *o)
     } else {
         o->step_lr = o->learning_rate;
     }
+    o->step_lr_ring[o->iterations % SN_OPTIM_RING] = o->step_lr;
 }
 
 /* ---- the fused kernels ------------------------------------------------------
@@ -375,6 +376,71 @@ void sn_optim_update(sn_optim *o, float *params, const float *grads, int64_t off
     end = n_rows * row_width;
     if (end < count && grads != NULL)
         update_range(o, params, grads, offset + end, count - end, 0);
+}
+
+/* ---- lazy row updates ----------------------------------------------------- */
+
+int sn_optim_is_lazy(const sn_optim *o)
+{
+    return (o->kind == SEQNET_OPTIMIZER_SGD && o->momentum > 0.0) ||
+           o->kind == SEQNET_OPTIMIZER_ADAM || o->kind == SEQNET_OPTIMIZER_RMSPROP;
+}
+
+static int lazy_ready(const sn_optim *o, int64_t end)
+{
+    int i;
+    for (i = 0; i < slots_needed(o); i++)
+        if (o->slot[i] == NULL || end > o->n_params)
+            return 0;
+    return 1;
+}
+
+/* Replay zero-gradient steps from+1 .. to on one row, each with the step
+ * constant it had (the ring), through the very kernel the dense path uses. */
+static void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, int64_t from,
+                       int64_t to)
+{
+    double now = o->step_lr;
+    int64_t s;
+    for (s = from + 1; s <= to; s++) {
+        o->step_lr = o->step_lr_ring[s % SN_OPTIM_RING];
+        update_range(o, params, NULL, k, width, 1);
+    }
+    o->step_lr = now;
+}
+
+void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
+                          int32_t row_width, const int32_t *rows, int32_t n_rows,
+                          int64_t *row_step)
+{
+    int64_t t = o->iterations;
+    int lazy = sn_optim_is_lazy(o);
+    int32_t i;
+    if (params == NULL || grads == NULL || row_width <= 0 || n_rows <= 0)
+        return;
+    for (i = 0; i < n_rows; i++) {
+        int64_t k = offset + (int64_t)rows[i] * row_width;
+        if (!lazy_ready(o, k + row_width))
+            return;
+        if (lazy && row_step[rows[i]] < t - 1)
+            replay_row(o, params, k, row_width, row_step[rows[i]], t - 1);
+        update_range(o, params, grads, k, row_width, 0);
+        row_step[rows[i]] = t;
+    }
+}
+
+void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_width,
+                       int64_t n_rows, int64_t *row_step)
+{
+    int64_t t = o->iterations, r;
+    int lazy = sn_optim_is_lazy(o);
+    if (params == NULL || row_width <= 0 || !lazy_ready(o, offset + n_rows * row_width))
+        return;
+    for (r = 0; r < n_rows; r++) {
+        if (lazy && row_step[r] < t)
+            replay_row(o, params, offset + r * row_width, row_width, row_step[r], t);
+        row_step[r] = t;
+    }
 }
 
 /* ---- clipping ----------------------------------------------------------------- */

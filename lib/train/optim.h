@@ -16,6 +16,10 @@
 
 #include "core/sn_core.h"
 
+/* Steps of per-step constants kept for lazy row updates (see
+ * sn_optim_update_rows): rows must be caught up at least this often. */
+#define SN_OPTIM_RING 1024
+
 typedef struct sn_optim {
     int kind;             /* SEQNET_OPTIMIZER_* */
     double learning_rate;
@@ -31,6 +35,7 @@ typedef struct sn_optim {
     sn_alloc alloc;
     /* set by sn_optim_begin_step for the current step */
     double step_lr;       /* Adam: lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) */
+    double step_lr_ring[SN_OPTIM_RING]; /* step_lr of step s at s % SN_OPTIM_RING */
 } sn_optim;
 
 /* Initialise with Keras's defaults for `kind`; no slot memory yet.
@@ -54,6 +59,30 @@ void sn_optim_begin_step(sn_optim *o);
  */
 void sn_optim_update(sn_optim *o, float *params, const float *grads, int64_t offset,
                      int64_t count, const uint8_t *row_flags, int32_t row_width);
+
+/*
+ * Lazy, exact row-sparse updates. A row whose gradient is zero at a step
+ * still changes under momentum SGD, Adam and RMSprop (moments decay), but
+ * the change depends only on the row's own state and the step's constants.
+ * So instead of sweeping the whole table every step, a row is brought up
+ * to date when it is next touched: row_step[r] records the last step the
+ * row has seen; sn_optim_update_rows replays the missed zero-gradient steps
+ * with exactly the dense kernel's arithmetic, then applies this step's
+ * gradient. The result is bit-identical to the dense update. Before anyone
+ * reads the weights, sn_optim_catch_up brings every row to the current
+ * step. A row may lag at most SN_OPTIM_RING - 1 steps (the caller catches
+ * up more often than that).
+ */
+/* Whether zero-gradient steps change parameters for this optimizer. */
+int sn_optim_is_lazy(const sn_optim *o);
+/* Update the listed rows (each row_width floats at offset + row*row_width)
+ * at the current step with their gradients, replaying missed steps first. */
+void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
+                          int32_t row_width, const int32_t *rows, int32_t n_rows,
+                          int64_t *row_step);
+/* Bring every one of n_rows rows up to the current step. */
+void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_width,
+                       int64_t n_rows, int64_t *row_step);
 
 /* ---- clipping (Keras: clipnorm per tensor, global_clipnorm, clipvalue) ---- */
 /* Sum of squares of a gradient tensor (rows with flag 0 skipped). */

@@ -47,6 +47,7 @@ struct seqnet_trainer {
     uint8_t **row_flags;  /* per layer: flags of its row-sparse parameter, or NULL */
     int32_t **touched;
     int32_t *n_touched;
+    int64_t **row_step;   /* per layer: last optimizer step each sparse row has seen */
     uint8_t *has_grads;   /* per layer, this step */
     sn_optim optim;
     int *loss;            /* per output; 0 = no loss */
@@ -70,6 +71,9 @@ struct seqnet_trainer {
     seqnet_data *gen_batch;
 };
 
+static void catch_up_all(seqnet_trainer *t);
+static void reset_row_steps(seqnet_trainer *t);
+
 /* ---- lifetime ---- */
 
 static void free_sparse(seqnet_trainer *t)
@@ -81,7 +85,10 @@ static void free_sparse(seqnet_trainer *t)
             sn_free(a, t->row_flags[l]);
         if (t->touched != NULL)
             sn_free(a, t->touched[l]);
+        if (t->row_step != NULL)
+            sn_free(a, t->row_step[l]);
     }
+    sn_free(a, t->row_step);
     sn_free(a, t->row_flags);
     sn_free(a, t->touched);
     sn_free(a, t->n_touched);
@@ -120,7 +127,8 @@ static int alloc_sparse(seqnet_trainer *t)
     t->row_flags = sn_calloc(a, (size_t)m->n_layers, sizeof *t->row_flags);
     t->touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->touched);
     t->n_touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->n_touched);
-    if (t->row_flags == NULL || t->touched == NULL || t->n_touched == NULL)
+    t->row_step = sn_calloc(a, (size_t)m->n_layers, sizeof *t->row_step);
+    if (t->row_flags == NULL || t->touched == NULL || t->n_touched == NULL || t->row_step == NULL)
         return SEQNET_ENOMEM;
     for (l = 0; l < m->n_layers; l++)
         for (p = 0; p < m->layers[l].n_params; p++) {
@@ -129,7 +137,8 @@ static int alloc_sparse(seqnet_trainer *t)
                 continue;
             t->row_flags[l] = sn_calloc(a, (size_t)P->dims[0], 1);
             t->touched[l] = sn_calloc(a, (size_t)P->dims[0], sizeof(int32_t));
-            if (t->row_flags[l] == NULL || t->touched[l] == NULL)
+            t->row_step[l] = sn_calloc(a, (size_t)P->dims[0], sizeof(int64_t));
+            if (t->row_flags[l] == NULL || t->touched[l] == NULL || t->row_step[l] == NULL)
                 return SEQNET_ENOMEM;
         }
     return SEQNET_OK;
@@ -193,8 +202,11 @@ static void rebuild_names(seqnet_trainer *t)
         else
             snprintf(t->names[0][1 + i], SN_LOG_NAME, "%s", base);
     }
-    for (i = 0; i <= t->n_metrics; i++)
-        snprintf(t->names[1][i], SN_LOG_NAME, "val_%.*s", SN_LOG_NAME - 5, t->names[0][i]);
+    for (i = 0; i <= t->n_metrics; i++) {
+        char name[SN_LOG_NAME];
+        memcpy(name, t->names[0][i], sizeof name);
+        snprintf(t->names[1][i], SN_LOG_NAME, "val_%.*s", SN_LOG_NAME - 5, name);
+    }
 }
 
 SEQNET_API int seqnet_trainer_set_loss(seqnet_trainer *trainer, int32_t output, int loss)
@@ -238,8 +250,10 @@ SEQNET_API int seqnet_trainer_set_optimizer(seqnet_trainer *trainer, int optimiz
     sn_clear_error(&trainer->obj);
     if ((st = sn_optim_init(&fresh, optimizer, &trainer->obj.alloc)) != SEQNET_OK)
         return sn_error(&trainer->obj, st, "unknown optimizer %d", optimizer);
+    catch_up_all(trainer);
     sn_optim_release(&trainer->optim);
     trainer->optim = fresh;
+    reset_row_steps(trainer);
     return SEQNET_OK;
 }
 
@@ -541,6 +555,43 @@ static int losses_and_metrics(seqnet_trainer *t, const seqnet_data *d, const bat
     return SEQNET_OK;
 }
 
+/* Every row of every row-sparse weight brought to the current optimizer
+ * step: called before anything outside a training step reads the weights
+ * (end of an epoch, of fit, of train_batch), so the model is always exact
+ * between public calls. */
+static void catch_up_all(seqnet_trainer *t)
+{
+    const seqnet_model *m = t->model;
+    int32_t l, p;
+    for (l = 0; l < m->n_layers; l++) {
+        if (t->row_step[l] == NULL)
+            continue;
+        for (p = 0; p < m->layers[l].n_params; p++) {
+            const sn_param *P = &m->layers[l].params[p];
+            if (P->sparse_rows && P->trainable)
+                sn_optim_catch_up(&t->optim, t->model->params, P->offset,
+                                  (int32_t)P->dims[P->rank - 1], P->dims[0], t->row_step[l]);
+        }
+    }
+}
+
+/* After the optimizer restarts from step 0 (or a restored step), every row
+ * is current at that step. */
+static void reset_row_steps(seqnet_trainer *t)
+{
+    const seqnet_model *m = t->model;
+    int32_t l, p;
+    int64_t r;
+    for (l = 0; l < m->n_layers; l++) {
+        if (t->row_step[l] == NULL)
+            continue;
+        for (p = 0; p < m->layers[l].n_params; p++)
+            if (m->layers[l].params[p].sparse_rows)
+                for (r = 0; r < m->layers[l].params[p].dims[0]; r++)
+                    t->row_step[l][r] = t->optim.iterations;
+    }
+}
+
 static void clear_sparse_flags(seqnet_trainer *t)
 {
     int32_t l, i;
@@ -620,9 +671,12 @@ static int apply_gradients(seqnet_trainer *t)
             const sn_param *P = &L->params[p];
             if (!P->trainable)
                 continue;
-            sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count,
-                            P->sparse_rows ? t->row_flags[l] : NULL,
-                            (int32_t)P->dims[P->rank - 1]);
+            if (P->sparse_rows)
+                sn_optim_update_rows(&t->optim, m->params, t->grads, P->offset,
+                                     (int32_t)P->dims[P->rank - 1], t->touched[l], t->n_touched[l],
+                                     t->row_step[l]);
+            else
+                sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count, NULL, 0);
         }
     }
     return SEQNET_OK;
@@ -648,6 +702,9 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
     st = apply_gradients(t);
     clear_sparse_flags(t);
     t->step++;
+    /* Lazy rows may lag at most SN_OPTIM_RING - 1 steps. */
+    if (t->optim.iterations % (SN_OPTIM_RING / 2) == 0)
+        catch_up_all(t);
     return st;
 }
 
@@ -769,7 +826,9 @@ SEQNET_API int seqnet_trainer_train_batch(seqnet_trainer *trainer, const seqnet_
     memset(&run, 0, sizeof run);
     if ((st = make_batch(trainer, batch, NULL, 0, (int32_t)batch->n_samples, 1, &bv)) != SEQNET_OK)
         return st;
-    if ((st = train_step(trainer, batch, &bv, &run, &value)) != SEQNET_OK)
+    st = train_step(trainer, batch, &bv, &run, &value);
+    catch_up_all(trainer);
+    if (st != SEQNET_OK)
         return st;
     if (loss != NULL)
         *loss = value;
@@ -884,10 +943,21 @@ static int fit_epoch_generator(seqnet_trainer *t, const seqnet_data *d, int32_t 
     return SEQNET_OK;
 }
 
+static int fit_inner(seqnet_trainer *t, const seqnet_data *train, const seqnet_data *validation);
+
 SEQNET_API int seqnet_trainer_fit(seqnet_trainer *trainer, const seqnet_data *train,
                                   const seqnet_data *validation)
 {
-    seqnet_trainer *t = trainer;
+    int st;
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    st = fit_inner(trainer, train, validation);
+    catch_up_all(trainer);
+    return st;
+}
+
+static int fit_inner(seqnet_trainer *t, const seqnet_data *train, const seqnet_data *validation)
+{
     int64_t n_train = 0, n_val_split = 0;
     int32_t epoch;
     int st, stop = 0;
@@ -930,6 +1000,7 @@ SEQNET_API int seqnet_trainer_fit(seqnet_trainer *trainer, const seqnet_data *tr
         memset(&run, 0, sizeof run);
         st = train->generator != NULL ? fit_epoch_generator(t, train, epoch, &run, &stop)
                                       : fit_epoch_arrays(t, train, n_train, epoch, &run, &stop);
+        catch_up_all(t); /* validation and callbacks see exact weights */
         if (st != SEQNET_OK)
             return st;
         running_logs(t, &run, logs);
@@ -1132,6 +1203,7 @@ int sn_trainer_import(seqnet_trainer *t, const sn_trainer_state *st)
         }
     }
     t->optim.iterations = st->iterations;
+    reset_row_steps(t);
     for (i = 0; i < st->n_outputs; i++)
         t->loss[i] = st->loss[i];
     t->n_metrics = st->n_metrics;
