@@ -74,6 +74,11 @@ struct seqnet_session {
     sn_object obj;
     const seqnet_model *model;
     sn_node_state *nodes;
+    /* Fusions found when the session was made: fused_from[j] is the
+     * Embedding that pooling node j reads directly from the table (-1 if
+     * none); skipped[i] marks that Embedding, which then never runs alone. */
+    int32_t *fused_from;
+    uint8_t *skipped;
     sn_feed *feeds;          /* one per model input */
     int32_t batch;           /* of the last run */
     int ran;

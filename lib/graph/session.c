@@ -13,6 +13,35 @@
 
 #include "graph/graph_internal.h"
 
+/* An Embedding whose output only a GlobalAveragePooling1D reads (and which
+ * is not a model output) is fused into it: see layers/embedding_pool.c. */
+static void find_fusions(const seqnet_model *m, int32_t *fused_from, uint8_t *skipped)
+{
+    int32_t i, j, k;
+    for (j = 0; j < m->n_layers; j++)
+        fused_from[j] = -1;
+    for (j = 0; j < m->n_layers; j++) {
+        const sn_layer *P = &m->layers[j];
+        int consumers = 0, is_output = 0;
+        if (P->kind != SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D || P->n_inputs != 1)
+            continue;
+        i = P->inputs[0];
+        if (m->layers[i].kind != SEQNET_LAYER_EMBEDDING)
+            continue;
+        for (k = 0; k < m->n_layers; k++) {
+            int32_t q;
+            for (q = 0; q < m->layers[k].n_inputs; q++)
+                consumers += m->layers[k].inputs[q] == i;
+        }
+        for (k = 0; k < m->n_outputs; k++)
+            is_output |= m->outputs[k] == i;
+        if (consumers == 1 && !is_output) {
+            fused_from[j] = i;
+            skipped[i] = 1;
+        }
+    }
+}
+
 SEQNET_API int seqnet_session_new(const seqnet_model *model, seqnet_session **out)
 {
     const sn_alloc *a;
@@ -30,10 +59,13 @@ SEQNET_API int seqnet_session_new(const seqnet_model *model, seqnet_session **ou
     s->model = model;
     s->nodes = sn_calloc(a, (size_t)model->n_layers, sizeof *s->nodes);
     s->feeds = sn_calloc(a, (size_t)model->n_inputs, sizeof *s->feeds);
-    if (s->nodes == NULL || s->feeds == NULL) {
+    s->fused_from = sn_calloc(a, (size_t)model->n_layers, sizeof *s->fused_from);
+    s->skipped = sn_calloc(a, (size_t)model->n_layers, 1);
+    if (s->nodes == NULL || s->feeds == NULL || s->fused_from == NULL || s->skipped == NULL) {
         seqnet_session_free(s);
         return SEQNET_ENOMEM;
     }
+    find_fusions(model, s->fused_from, s->skipped);
     *out = s;
     return SEQNET_OK;
 }
@@ -56,6 +88,8 @@ SEQNET_API void seqnet_session_free(seqnet_session *session)
     }
     sn_free(&a, session->nodes);
     sn_free(&a, session->feeds);
+    sn_free(&a, session->fused_from);
+    sn_free(&a, session->skipped);
     session->obj.magic = 0;
     sn_free(&a, session);
 }
@@ -276,6 +310,12 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
         n->t.time = time;
         n->t.features = n->shape.features;
         n->t.ids = NULL;
+        if (s->skipped[i]) {
+            /* Runs inside the pooling that reads it: no buffer, no mask. */
+            n->t.x = NULL;
+            n->t.mask = NULL;
+            continue;
+        }
         count = sn_tensor_size(&n->t);
         if (ensure(a, (void **)&n->x, &n->x_cap, count * sizeof(float)) != SEQNET_OK)
             return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for the output of '%s'",
@@ -307,6 +347,14 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
         e.training = training;
         e.rng = &rng;
         e.err = &s->obj;
+        if (s->fused_from[i] >= 0) {
+            const sn_layer *emb = &m->layers[s->fused_from[i]];
+            st = sn_embedding_avgpool_forward(emb, m->params, &s->nodes[emb->inputs[0]].t, &n->t,
+                                              &s->obj);
+            if (st != SEQNET_OK)
+                return st;
+            continue;
+        }
         if ((st = L->ops->forward(&e)) != SEQNET_OK)
             return st;
         /* A run-time mask on a token input (explicit lengths) survives an
@@ -352,8 +400,21 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
         sn_node_state *n = &s->nodes[i];
         sn_exec e;
 
-        if (L->ops == NULL || !n->grad_written)
+        if (L->ops == NULL || !n->grad_written || s->skipped[i])
             continue;
+        if (s->fused_from[i] >= 0) {
+            int32_t ei = s->fused_from[i];
+            const sn_layer *emb = &m->layers[ei];
+            int trains = grads != NULL && emb->trainable && !(frozen != NULL && frozen[ei]);
+            st = sn_embedding_avgpool_backward(
+                emb, trains ? grads : NULL, &s->nodes[emb->inputs[0]].t, n->grad,
+                row_flags != NULL ? row_flags[ei] : NULL, touched != NULL ? touched[ei] : NULL,
+                n_touched != NULL ? &n_touched[ei] : NULL, &s->obj);
+            if (st != SEQNET_OK)
+                return st;
+            s->nodes[ei].grad_written = 1; /* its weights have gradients now */
+            continue;
+        }
         memset(&e, 0, sizeof e);
         for (j = 0; j < L->n_inputs; j++) {
             int32_t src = L->inputs[j];

@@ -175,6 +175,15 @@ struct sn_layer_ops {
 /* The registry: ops for a kind, or NULL when this version lacks it. */
 const sn_layer_ops *sn_layer_ops_for_kind(int32_t kind);
 
+/* Embedding -> GlobalAveragePooling1D fused (embedding_pool.c): the
+ * executor calls these instead of the two layers when the embedding output
+ * feeds only the pooling. Bit-identical to the unfused pair. */
+int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const sn_tensor *ids,
+                                 sn_tensor *out, sn_object *err);
+int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_tensor *ids,
+                                  const float *grad_out, uint8_t *row_flags, int32_t *touched,
+                                  int32_t *n_touched, sn_object *err);
+
 /* Helpers shared by layers. */
 /* Set a build-time shape error naming the layer. Returns SEQNET_ESHAPE. */
 int sn_layer_shape_error(const sn_layer *L, sn_object *err, const char *what);

@@ -773,6 +773,95 @@ START_TEST(versions_and_errors)
 }
 END_TEST
 
+/* Embedding -> GlobalAveragePooling1D -> Dense(1, sigmoid); with `second`,
+ * the embedding also feeds a GlobalMaxPooling1D output (without a loss),
+ * which keeps the executor from fusing the embedding into the pooling. */
+static seqnet_model *pooled(seqnet_context *ctx, int second)
+{
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t in, e, p, out[2];
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, 0, NULL, &in), SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, 40);
+    seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 7);
+    seqnet_options_set_int(o, SEQNET_OPT_MASK_ZERO, 1);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_EMBEDDING, in, &e), SEQNET_OK);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, e, &p), SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1);
+    seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid");
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_DENSE, p, &out[0]), SEQNET_OK);
+    if (second)
+        ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_GLOBAL_MAX_POOLING1D, e, &out[1]), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, out, second ? 2 : 1, &m), SEQNET_OK);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    return m;
+}
+
+START_TEST(fused_embedding_pooling_is_bit_identical_to_the_layers)
+{
+    static int32_t ids[32 * 9];
+    static float y[32], table_a[280], table_b[280], out_a[32], out_b[32];
+    seqnet_context *ctx = ctx_new(21);
+    seqnet_model *a = pooled(ctx, 0), *b = pooled(ctx, 1);
+    seqnet_trainer *ta = NULL, *tb = NULL;
+    seqnet_data *d = NULL;
+    seqnet_session *sa = NULL, *sb = NULL;
+    float w[7], bias = 0.1f;
+    int i, step;
+    for (i = 0; i < 32 * 9; i++)
+        ids[i] = (i % 9) < 2 + i % 7 ? 1 + (i * 17) % 39 : 0;
+    for (i = 0; i < 32; i++)
+        y[i] = (float)(i % 3 == 0);
+    for (i = 0; i < 7; i++)
+        w[i] = 0.3f * (float)(i - 3);
+    /* Same weights in both. */
+    ck_assert_int_eq(seqnet_model_get_weight(a, 1, 0, table_a, 280), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(b, 1, 0, table_a, 280), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(a, 3, 0, w, 7), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(b, 3, 0, w, 7), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(a, 3, 1, &bias, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(b, 3, 1, &bias, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_new(a, &sa), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_new(b, &sb), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_set_input_tokens(sa, 0, ids, 32, 9), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_set_input_tokens(sb, 0, ids, 32, 9), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_run(sa), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_run(sb), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_get_output(sa, 0, out_a, 32), SEQNET_OK);
+    ck_assert_int_eq(seqnet_session_get_output(sb, 0, out_b, 32), SEQNET_OK);
+    ck_assert_int_eq(memcmp(out_a, out_b, sizeof out_a), 0);
+    /* Training: Adam steps give the same table, bit for bit. */
+    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids, 32, 9), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 32, 0, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_new(a, &ta), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_new(b, &tb), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_loss(ta, 0, SEQNET_LOSS_BINARY_CROSSENTROPY), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_loss(tb, 0, SEQNET_LOSS_BINARY_CROSSENTROPY), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(ta, SEQNET_TRAIN_LEARNING_RATE, 0.05), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(tb, SEQNET_TRAIN_LEARNING_RATE, 0.05), SEQNET_OK);
+    for (step = 0; step < 4; step++) {
+        ck_assert_int_eq(seqnet_trainer_train_batch(ta, d, NULL), SEQNET_OK);
+        ck_assert_int_eq(seqnet_trainer_train_batch(tb, d, NULL), SEQNET_OK);
+    }
+    ck_assert_int_eq(seqnet_model_get_weight(a, 1, 0, table_a, 280), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_get_weight(b, 1, 0, table_b, 280), SEQNET_OK);
+    ck_assert_int_eq(memcmp(table_a, table_b, sizeof table_a), 0);
+    seqnet_data_free(d);
+    seqnet_trainer_free(ta);
+    seqnet_trainer_free(tb);
+    seqnet_session_free(sa);
+    seqnet_session_free(sb);
+    seqnet_model_free(a);
+    seqnet_model_free(b);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -791,6 +880,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, generator_data_trains_like_arrays);
     tcase_add_test(tc, threads_sharing_a_model_get_identical_results);
     tcase_add_test(tc, every_allocation_failure_is_reported_without_leaks);
+    tcase_add_test(tc, fused_embedding_pooling_is_bit_identical_to_the_layers);
     suite_add_tcase(s, tc);
     return s;
 }
