@@ -16,6 +16,18 @@
 
 #include "layers/layer.h"
 
+/* The table is far larger than the caches and rows are visited in data
+ * order: ask for a row a few steps ahead so its load overlaps the adds. */
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#define PREFETCH_W(p) __builtin_prefetch((p), 1, 1)
+#else
+#define PREFETCH(p) ((void)(p))
+#define PREFETCH_W(p) ((void)(p))
+#endif
+#define AHEAD 8
+#define ACC_MAX 512
+
 /* Options of the Embedding (validated when it was built). */
 static void embedding_shape(const sn_layer *emb, int32_t *input_dim, int *mask_zero)
 {
@@ -52,22 +64,28 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
     }
     for (b = 0; b < (size_t)ids->batch; b++) {
         float *o = out->x + b * dim;
+        /* Sum into a local accumulator (it cannot alias the table, so it
+         * stays in registers), in the same order as the unfused layers. */
+        float acc_local[ACC_MAX];
+        float *acc = dim <= ACC_MAX ? acc_local : o;
         size_t n = 0;
         float inv;
         for (t = 0; t < steps; t++)
             n += (size_t)step_is_real(ids, mask_zero, b * steps + t);
         inv = n > 0 ? 1.0f / (float)n : 0.0f;
-        memset(o, 0, dim * sizeof *o);
+        memset(acc, 0, dim * sizeof *acc);
         for (t = 0; t < steps; t++) {
             const float *row;
+            if (t + AHEAD < steps)
+                PREFETCH(table + (size_t)ids->ids[b * steps + t + AHEAD] * dim);
             if (!step_is_real(ids, mask_zero, b * steps + t))
                 continue;
             row = table + (size_t)ids->ids[b * steps + t] * dim;
             for (f = 0; f < dim; f++)
-                o[f] += row[f];
+                acc[f] += row[f];
         }
         for (f = 0; f < dim; f++)
-            o[f] *= inv;
+            o[f] = acc[f] * inv;
     }
     return SEQNET_OK;
 }
@@ -98,6 +116,8 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
         for (t = 0; t < steps; t++) {
             int32_t row;
             float *d_row;
+            if (t + AHEAD < steps)
+                PREFETCH_W(d_table + (size_t)ids->ids[b * steps + t + AHEAD] * dim);
             /* A masked step's gradient is exactly zero: its row would only
              * get a zero-gradient update, which the lazy optimizer makes
              * anyway, bit for bit. */
