@@ -170,6 +170,14 @@ struct sn_layer_ops {
     int (*forward)(sn_exec *e);
     /* NULL for layers that never need backward (none in practice). */
     int (*backward)(sn_exec *e);
+    /* Optional: called by the trainer after each optimizer step, with the
+     * scratch of that step's forward pass, for state that is not learned by
+     * gradients (BatchNormalization's moving statistics). */
+    void (*after_step)(const sn_layer *L, float *params, const void *scratch);
+    /* Optional: called once after the builder's initializers have filled the
+     * layer's weights, for initial values a whole-tensor initializer cannot
+     * express (the LSTM forget-gate bias of unit_forget_bias). */
+    void (*post_init)(const sn_layer *L, float *params);
 };
 
 /* The registry: ops for a kind, or NULL when this version lacks it. */

@@ -12,6 +12,21 @@ extern const sn_layer_ops sn_embedding_ops;
 extern const sn_layer_ops sn_flatten_ops;
 extern const sn_layer_ops sn_global_average_pooling1d_ops;
 extern const sn_layer_ops sn_global_max_pooling1d_ops;
+extern const sn_layer_ops sn_simple_rnn_ops;
+extern const sn_layer_ops sn_lstm_ops;
+extern const sn_layer_ops sn_gru_ops;
+extern const sn_layer_ops sn_bidirectional_ops;
+extern const sn_layer_ops sn_conv1d_ops;
+extern const sn_layer_ops sn_max_pooling1d_ops;
+extern const sn_layer_ops sn_average_pooling1d_ops;
+extern const sn_layer_ops sn_concatenate_ops;
+extern const sn_layer_ops sn_add_ops;
+extern const sn_layer_ops sn_subtract_ops;
+extern const sn_layer_ops sn_multiply_ops;
+extern const sn_layer_ops sn_average_ops;
+extern const sn_layer_ops sn_highway_ops;
+extern const sn_layer_ops sn_batch_normalization_ops;
+extern const sn_layer_ops sn_layer_normalization_ops;
 
 const sn_layer_ops *sn_layer_ops_for_kind(int32_t kind)
 {
@@ -23,6 +38,21 @@ const sn_layer_ops *sn_layer_ops_for_kind(int32_t kind)
     case SEQNET_LAYER_FLATTEN: return &sn_flatten_ops;
     case SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D: return &sn_global_average_pooling1d_ops;
     case SEQNET_LAYER_GLOBAL_MAX_POOLING1D: return &sn_global_max_pooling1d_ops;
+    case SEQNET_LAYER_CONV1D: return &sn_conv1d_ops;
+    case SEQNET_LAYER_MAX_POOLING1D: return &sn_max_pooling1d_ops;
+    case SEQNET_LAYER_AVERAGE_POOLING1D: return &sn_average_pooling1d_ops;
+    case SEQNET_LAYER_CONCATENATE: return &sn_concatenate_ops;
+    case SEQNET_LAYER_ADD: return &sn_add_ops;
+    case SEQNET_LAYER_SUBTRACT: return &sn_subtract_ops;
+    case SEQNET_LAYER_MULTIPLY: return &sn_multiply_ops;
+    case SEQNET_LAYER_AVERAGE: return &sn_average_ops;
+    case SEQNET_LAYER_HIGHWAY: return &sn_highway_ops;
+    case SEQNET_LAYER_BATCH_NORMALIZATION: return &sn_batch_normalization_ops;
+    case SEQNET_LAYER_LAYER_NORMALIZATION: return &sn_layer_normalization_ops;
+    case SEQNET_LAYER_SIMPLE_RNN: return &sn_simple_rnn_ops;
+    case SEQNET_LAYER_LSTM: return &sn_lstm_ops;
+    case SEQNET_LAYER_GRU: return &sn_gru_ops;
+    case SEQNET_LAYER_BIDIRECTIONAL: return &sn_bidirectional_ops;
     default: return NULL;
     }
 }

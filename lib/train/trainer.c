@@ -701,6 +701,14 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
     }
     st = apply_gradients(t);
     clear_sparse_flags(t);
+    if (st == SEQNET_OK) {
+        int32_t l;
+        for (l = 0; l < t->model->n_layers; l++) {
+            const sn_layer *L = &t->model->layers[l];
+            if (L->ops != NULL && L->ops->after_step != NULL)
+                L->ops->after_step(L, t->model->params, t->session->nodes[l].scratch);
+        }
+    }
     t->step++;
     /* Lazy rows may lag at most SN_OPTIM_RING - 1 steps. */
     if (t->optim.iterations % (SN_OPTIM_RING / 2) == 0)
