@@ -96,3 +96,7 @@ from _seqnet_text import *  # noqa: E402,F401,F403
 # Layers, models, training (Keras names).
 from _seqnet_models import *  # noqa: E402,F401,F403
 from _seqnet_models import register_layer, KerasTensor  # noqa: E402,F401
+# Convolutions, window pooling, merges, Highway and normalizations.
+from _seqnet_conv import *  # noqa: E402,F401,F403
+# Recurrent layers: SimpleRNN, LSTM, GRU, Bidirectional.
+from _seqnet_rnn import *  # noqa: E402,F401,F403

@@ -104,7 +104,11 @@ enum seqnet_option_key {
     SEQNET_OPT_DROPOUT = 46,
     SEQNET_OPT_RECURRENT_DROPOUT = 47,
     SEQNET_OPT_RESET_AFTER = 48,
-    SEQNET_OPT_MERGE_MODE = 49
+    SEQNET_OPT_MERGE_MODE = 49,
+    /** string: the class Bidirectional wraps, "SimpleRNN", "LSTM" or "GRU"
+        (required by SEQNET_LAYER_BIDIRECTIONAL, whose other options are the
+        wrapped layer's: units, activation, return_sequences, ...). @since 0.1.0 */
+    SEQNET_OPT_LAYER = 50
 };
 
 /* ---- options ------------------------------------------------------------ */

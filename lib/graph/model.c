@@ -300,6 +300,8 @@ int sn_model_init_params(seqnet_model *m, uint64_t seed, sn_object *err)
                                 L->name, (int)P->init);
             }
         }
+        if (L->ops != NULL && L->ops->post_init != NULL)
+            L->ops->post_init(L, m->params);
     }
     return SEQNET_OK;
 }

@@ -862,6 +862,33 @@ START_TEST(fused_embedding_pooling_is_bit_identical_to_the_layers)
 }
 END_TEST
 
+START_TEST(lstm_forget_gate_bias_starts_at_one)
+{
+    seqnet_context *ctx = ctx_new(1);
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t in, x;
+    float bias[12];
+    int i;
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_sequence(g, 5, 2, NULL, &in), SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_LSTM, in, &x), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_layer_n_weights(m, 1), 3);
+    ck_assert_int_eq(seqnet_model_get_weight(m, 1, 2, bias, 12), SEQNET_OK);
+    /* Keras gate order i, f, c, o: the forget slice is ones, the rest zeros. */
+    for (i = 0; i < 12; i++)
+        ck_assert_float_eq(bias[i], i >= 3 && i < 6 ? 1.0f : 0.0f);
+    seqnet_model_free(m);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
     Suite *s = suite_create("graph");
@@ -881,6 +908,7 @@ static Suite *graph_suite(void)
     tcase_add_test(tc, threads_sharing_a_model_get_identical_results);
     tcase_add_test(tc, every_allocation_failure_is_reported_without_leaks);
     tcase_add_test(tc, fused_embedding_pooling_is_bit_identical_to_the_layers);
+    tcase_add_test(tc, lstm_forget_gate_bias_starts_at_one);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,620 @@
+/*
+ * lib/layers/rnn_common.c -- options, weights, scratch and the BPTT driver
+ * shared by the recurrent layers (see rnn_common.h for the algorithm).
+ *
+ * Keras semantics kept here:
+ *  - weights: kernel (I, G*H), recurrent_kernel (H, G*H), bias (G*H) or,
+ *    for GRU with reset_after, (2, G*H) = (input bias, recurrent bias);
+ *    glorot_uniform, orthogonal, zeros;
+ *  - masked steps carry state and output through (RNN's default
+ *    zero_output_for_mask=False), and the last output is the state after the
+ *    last real step;
+ *  - go_backwards reads the sequence from its end and returns the outputs
+ *    in processing order (not re-reversed); the output mask is the input's,
+ *    unchanged, as Keras's RNN.compute_mask returns it;
+ *  - dropout / recurrent_dropout: one mask per sequence (per batch row) for
+ *    the inputs and one for the state, drawn at the start of each training
+ *    call; inference ignores them.
+ */
+#include <string.h>
+
+#include "core/blas.h"
+#include "layers/rnn_common.h"
+
+/* ---- options -------------------------------------------------------------- */
+
+static int read_flag(const sn_layer *L, sn_object *err, int key, const char *what, int dflt,
+                     int32_t *out)
+{
+    int64_t v = dflt;
+    int got = sn_opts_int(&L->opts, key, &v);
+    if (got < 0 || v < 0 || v > 1)
+        return sn_error(err, SEQNET_EINVAL, "layer '%s': %s must be 0 or 1", L->name, what);
+    *out = (int32_t)v;
+    return SEQNET_OK;
+}
+
+static int read_rate(const sn_layer *L, sn_object *err, int key, const char *what, float *out)
+{
+    double v = 0.0;
+    int got = sn_opts_float(&L->opts, key, &v);
+    if (got < 0 || !(v >= 0.0 && v < 1.0))
+        return sn_error(err, SEQNET_EINVAL, "layer '%s': %s must be in [0, 1)", L->name, what);
+    *out = (float)v;
+    return SEQNET_OK;
+}
+
+static int read_act(const sn_layer *L, sn_object *err, int key, const char *what,
+                    const char *dflt, int32_t *out)
+{
+    const char *name = dflt;
+    int act;
+    if (sn_opts_string(&L->opts, key, &name) < 0 || (act = sn_act_from_name(name)) < 0)
+        return sn_error(err, SEQNET_EINVAL, "layer '%s': unknown %s", L->name, what);
+    if (!sn_rnn_act_supported(act))
+        return sn_error(err, SEQNET_EINVAL,
+                        "layer '%s': %s '%s' is not supported in recurrent layers (use tanh, "
+                        "sigmoid, hard_sigmoid, relu or linear)",
+                        L->name, what, name);
+    *out = act;
+    return SEQNET_OK;
+}
+
+int sn_rnn_act_supported(int act)
+{
+    return act == SN_ACT_LINEAR || act == SN_ACT_RELU || act == SN_ACT_SIGMOID ||
+           act == SN_ACT_TANH || act == SN_ACT_HARD_SIGMOID;
+}
+
+int sn_rnn_parse(const sn_layer *L, int32_t cell, sn_rnn_config *c, sn_object *err)
+{
+    int64_t units = 0;
+    int got, rc;
+
+    memset(c, 0, sizeof *c);
+    c->cell = cell;
+    c->gates = cell == SN_CELL_LSTM ? 4 : (cell == SN_CELL_GRU ? 3 : 1);
+    got = sn_opts_int(&L->opts, SEQNET_OPT_UNITS, &units);
+    if (got == 0)
+        return sn_error(err, SEQNET_EINVAL, "layer '%s': a recurrent layer needs units",
+                        L->name);
+    if (got < 0 || units < 1 || units > INT32_MAX / 4)
+        return sn_error(err, SEQNET_EINVAL, "layer '%s': units must be an integer >= 1",
+                        L->name);
+    c->units = (int32_t)units;
+    if ((rc = read_act(L, err, SEQNET_OPT_ACTIVATION, "activation", "tanh", &c->act)) !=
+            SEQNET_OK ||
+        (rc = read_act(L, err, SEQNET_OPT_RECURRENT_ACTIVATION, "recurrent_activation",
+                       "sigmoid", &c->rec_act)) != SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_USE_BIAS, "use_bias", 1, &c->use_bias)) !=
+            SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_UNIT_FORGET_BIAS, "unit_forget_bias", 1,
+                        &c->unit_forget_bias)) != SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_RESET_AFTER, "reset_after", 1, &c->reset_after)) !=
+            SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_RETURN_SEQUENCES, "return_sequences", 0,
+                        &c->return_sequences)) != SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_GO_BACKWARDS, "go_backwards", 0,
+                        &c->go_backwards)) != SEQNET_OK ||
+        (rc = read_rate(L, err, SEQNET_OPT_DROPOUT, "dropout", &c->dropout)) != SEQNET_OK ||
+        (rc = read_rate(L, err, SEQNET_OPT_RECURRENT_DROPOUT, "recurrent_dropout",
+                        &c->recurrent_dropout)) != SEQNET_OK)
+        return rc;
+    if (cell != SN_CELL_LSTM)
+        c->unit_forget_bias = 0;
+    if (cell != SN_CELL_GRU)
+        c->reset_after = 0;
+    return SEQNET_OK;
+}
+
+int sn_rnn_infer_shape(const sn_layer *L, const sn_rnn_config *c, int32_t width,
+                       const sn_shape *in, sn_shape *out, sn_object *err)
+{
+    if (in[0].is_tokens)
+        return sn_layer_shape_error(L, err, "a recurrent layer expects float sequences, not "
+                                            "token ids (add an Embedding first)");
+    if (in[0].time == SN_TIME_VECTOR)
+        return sn_layer_shape_error(L, err, "a recurrent layer expects a sequence [time, "
+                                            "features], got a vector");
+    if (in[0].features < 1)
+        return sn_layer_shape_error(L, err, "input has no features");
+    memset(out, 0, sizeof *out);
+    out->features = width;
+    if (c->return_sequences) {
+        out->time = in[0].time;
+        out->masked = in[0].masked;
+    } else {
+        out->time = SN_TIME_VECTOR;
+    }
+    return SEQNET_OK;
+}
+
+static void set_param(sn_param *p, const char *prefix, const char *name, int32_t rank,
+                      int64_t d0, int64_t d1, int32_t init, int8_t trainable)
+{
+    memset(p, 0, sizeof *p);
+    strncpy(p->name, prefix, sizeof p->name - 1);
+    strncat(p->name, name, sizeof p->name - 1 - strlen(p->name));
+    p->rank = rank;
+    p->dims[0] = d0;
+    p->dims[1] = rank > 1 ? d1 : 0;
+    p->count = rank > 1 ? d0 * d1 : d0;
+    p->init = init;
+    p->trainable = trainable;
+}
+
+int32_t sn_rnn_declare(sn_layer *L, const sn_rnn_config *c, int32_t in_features, int32_t first,
+                       const char *prefix)
+{
+    int64_t gh = (int64_t)c->gates * c->units;
+    set_param(&L->params[first], prefix, "kernel", 2, in_features, gh, SN_INIT_GLOROT_UNIFORM,
+              L->trainable);
+    set_param(&L->params[first + 1], prefix, "recurrent_kernel", 2, c->units, gh,
+              SN_INIT_ORTHOGONAL, L->trainable);
+    if (!c->use_bias)
+        return 2;
+    /* The forget-gate ones of unit_forget_bias come from sn_lstm_init_forget_bias. */
+    if (c->cell == SN_CELL_GRU && c->reset_after)
+        set_param(&L->params[first + 2], prefix, "bias", 2, 2, gh, SN_INIT_ZEROS, L->trainable);
+    else
+        set_param(&L->params[first + 2], prefix, "bias", 1, gh, 0, SN_INIT_ZEROS, L->trainable);
+    return 3;
+}
+
+/* ---- scratch ---------------------------------------------------------------- */
+
+/* Regions start on 64-byte boundaries (16 floats). */
+static size_t round16(size_t n)
+{
+    return (n + 15u) & ~(size_t)15u;
+}
+
+/* Lay out (base != NULL) or measure (base == NULL) one direction's scratch.
+ * Returns the float count. */
+static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t batch,
+                     int32_t time, int32_t in_features, int training)
+{
+    size_t B = (size_t)batch, T = (size_t)time, I = (size_t)in_features, H = (size_t)c->units;
+    size_t GH = (size_t)c->gates * H, at = 0;
+    int dropout = training && c->dropout > 0.0f;
+    int rec_dropout = training && c->recurrent_dropout > 0.0f;
+#define SN_REGION(field, count)                                                               \
+    do {                                                                                      \
+        size_t n_ = (count);                                                                  \
+        if (r != NULL)                                                                        \
+            r->field = n_ > 0 ? base + at : NULL;                                             \
+        at += round16(n_);                                                                    \
+    } while (0)
+    SN_REGION(proj, B * T * GH);
+    SN_REGION(states, T * B * H);
+    SN_REGION(cells, c->cell == SN_CELL_LSTM ? T * B * H : 0);
+    SN_REGION(hrec, training ? B * T * H : B * H);
+    SN_REGION(aux, c->cell == SN_CELL_GRU ? (training ? B * T * H : B * H) : 0);
+    SN_REGION(rec, B * GH);
+    SN_REGION(zeros, B * H);
+    SN_REGION(xdrop, dropout ? B * T * I : 0);
+    SN_REGION(in_keep, dropout ? B * I : 0);
+    SN_REGION(rec_keep, rec_dropout ? B * H : 0);
+    SN_REGION(dh, training ? B * H : 0);
+    SN_REGION(dh_prev, training ? B * H : 0);
+    SN_REGION(dc, training ? B * H : 0);
+    SN_REGION(tmp, training ? B * H : 0);
+#undef SN_REGION
+    return at;
+}
+
+size_t sn_rnn_scratch_bytes(const sn_rnn_config *c, int32_t batch, int32_t time,
+                            int32_t in_features, int training)
+{
+    return layout(NULL, c, NULL, batch, time, in_features, training) * sizeof(float);
+}
+
+void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t batch,
+                 int32_t time, int32_t in_features, int training)
+{
+    r->c = c;
+    r->batch = batch;
+    r->time = time;
+    r->in_features = in_features;
+    r->units = c->units;
+    r->gates = c->gates;
+    r->training = training;
+    layout(r, c, scratch, batch, time, in_features, training);
+}
+
+/* ---- products ------------------------------------------------------------------ */
+
+void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t col,
+                              int32_t n, float *dst, size_t ld_dst)
+{
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
+    /* One sequence (the server's latency path): a GEMV. */
+    if (r->batch == 1)
+        sn_gemv(1, H, (size_t)n, 1.0f, r->rkernel + col, GH, h_rec, 0.0f, dst);
+    else
+        sn_gemm(0, 0, (size_t)r->batch, (size_t)n, H, 1.0f, h_rec, ld, r->rkernel + col, GH,
+                0.0f, dst, ld_dst);
+}
+
+void sn_rnn_recurrent_back(const sn_rnn_run *r, const float *src, size_t ld_src, int32_t col,
+                           int32_t n, float *dst, int accumulate)
+{
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
+    float beta = accumulate ? 1.0f : 0.0f;
+    if (r->batch == 1)
+        sn_gemv(0, H, (size_t)n, 1.0f, r->rkernel + col, GH, src, beta, dst);
+    else
+        sn_gemm(0, 1, (size_t)r->batch, H, (size_t)n, 1.0f, src, ld_src, r->rkernel + col, GH,
+                beta, dst, H);
+}
+
+void sn_rnn_finish_dh_prev(sn_rnn_run *r, const sn_rnn_step *st, const float *direct)
+{
+    size_t H = (size_t)r->units, j;
+    int32_t b;
+    for (b = 0; b < r->batch; b++) {
+        float *dp = r->dh_prev + (size_t)b * H;
+        const float *keep = r->rec_keep != NULL ? r->rec_keep + (size_t)b * H : NULL;
+        if (!sn_rnn_real(r, b, st->t)) {
+            memcpy(dp, r->dh + (size_t)b * H, H * sizeof *dp);
+            continue;
+        }
+        if (direct != NULL)
+            for (j = 0; j < H; j++)
+                dp[j] += direct[(size_t)b * H + j];
+        if (keep != NULL)
+            for (j = 0; j < H; j++)
+                dp[j] *= keep[j];
+    }
+}
+
+/* ---- forward ------------------------------------------------------------------- */
+
+/* A per-row keep-mask: 0 with probability rate, else 1/(1-rate). */
+static void draw_keep(float *keep, size_t n, float rate, sn_rng *rng)
+{
+    float scale = 1.0f / (1.0f - rate);
+    size_t k;
+    for (k = 0; k < n; k++)
+        keep[k] = sn_rng_uniform(rng) < rate ? 0.0f : scale;
+}
+
+/* The views of step s (state before / after, the h~ and aux rows). */
+static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
+{
+    size_t BH = (size_t)r->batch * (size_t)r->units, H = (size_t)r->units;
+    size_t T = (size_t)r->time;
+    st->s = s;
+    st->t = sn_rnn_step_time(r, s);
+    st->h_prev = s > 0 ? r->states + (size_t)(s - 1) * BH : r->zeros;
+    st->h_out = r->states + (size_t)s * BH;
+    st->c_prev = NULL;
+    st->c_out = NULL;
+    if (r->cells != NULL) {
+        st->c_prev = s > 0 ? r->cells + (size_t)(s - 1) * BH : r->zeros;
+        st->c_out = r->cells + (size_t)s * BH;
+    }
+    if (r->training) {
+        st->h_rec = r->hrec + (size_t)st->t * H;
+        st->ld_rec = T * H;
+        st->aux = r->aux != NULL ? r->aux + (size_t)st->t * H : NULL;
+        st->ld_aux = T * H;
+    } else {
+        st->h_rec = st->h_prev;
+        st->ld_rec = H;
+        st->aux = r->aux;
+        st->ld_aux = H;
+    }
+}
+
+void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
+{
+    const sn_rnn_config *c = r->c;
+    size_t B = (size_t)r->batch, T = (size_t)r->time, I = (size_t)r->in_features;
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units), rows = B * T, b, k;
+    const float *xin = r->x;
+    float beta = 0.0f;
+    int32_t s;
+
+    if (r->xdrop != NULL) {
+        draw_keep(r->in_keep, B * I, c->dropout, rng);
+        for (b = 0; b < B; b++)
+            for (k = 0; k < T * I; k++)
+                r->xdrop[b * T * I + k] = r->x[b * T * I + k] * r->in_keep[b * I + k % I];
+        xin = r->xdrop;
+    }
+    if (r->rec_keep != NULL)
+        draw_keep(r->rec_keep, B * H, c->recurrent_dropout, rng);
+
+    /* Every step's input projection in one GEMM, the input bias preloaded. */
+    if (r->bias != NULL) {
+        for (k = 0; k < rows; k++)
+            memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
+        beta = 1.0f;
+    }
+    sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
+    memset(r->zeros, 0, B * H * sizeof(float));
+
+    for (s = 0; s < r->time; s++) {
+        sn_rnn_step st;
+        step_views(r, s, &st);
+        if (r->training) {
+            /* Keep h~ in (b, t) order for the one dU GEMM of backward. */
+            float *dst = r->hrec + (size_t)st.t * H;
+            for (b = 0; b < B; b++) {
+                const float *src = st.h_prev + b * H;
+                float *d = dst + b * T * H;
+                if (r->rec_keep != NULL)
+                    for (k = 0; k < H; k++)
+                        d[k] = src[k] * r->rec_keep[b * H + k];
+                else
+                    memcpy(d, src, H * sizeof *d);
+            }
+        }
+        switch (c->cell) {
+        case SN_CELL_LSTM: sn_lstm_step_forward(r, &st); break;
+        case SN_CELL_GRU: sn_gru_step_forward(r, &st); break;
+        default: sn_simple_rnn_step_forward(r, &st); break;
+        }
+    }
+}
+
+const float *sn_rnn_output_row(const sn_rnn_run *r, int32_t b, int32_t s)
+{
+    if (r->zero_output_mask && !sn_rnn_real(r, b, sn_rnn_step_time(r, s)))
+        return r->zeros + (size_t)b * (size_t)r->units;
+    return r->states + ((size_t)s * (size_t)r->batch + (size_t)b) * (size_t)r->units;
+}
+
+/* Output position of step s: processing order, or flipped (Keras's
+ * Bidirectional flips its backward layer's sequence whatever go_backwards). */
+static size_t out_pos(const sn_rnn_run *r, int32_t s, int reverse)
+{
+    return (size_t)(reverse ? r->time - 1 - s : s);
+}
+
+void sn_rnn_write_output(const sn_rnn_run *r, float *out, size_t ld, int sequences, int reverse)
+{
+    size_t H = (size_t)r->units, T = (size_t)r->time;
+    int32_t b, s;
+    for (b = 0; b < r->batch; b++) {
+        if (!sequences) {
+            /* The final state (zero_output_mask concerns sequences only). */
+            memcpy(out + (size_t)b * ld,
+                   r->states + ((T - 1) * (size_t)r->batch + (size_t)b) * H, H * sizeof *out);
+            continue;
+        }
+        for (s = 0; s < r->time; s++)
+            memcpy(out + ((size_t)b * T + out_pos(r, s, reverse)) * ld,
+                   sn_rnn_output_row(r, b, s), H * sizeof *out);
+    }
+}
+
+/* ---- backward ------------------------------------------------------------------ */
+
+/* dst[n] = sum over rows of src[rows, ld] (columns 0..n-1). */
+static void column_sums(const float *src, size_t rows, size_t ld, size_t n, float *dst)
+{
+    size_t i, j;
+    memset(dst, 0, n * sizeof *dst);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < n; j++)
+            dst[j] += src[i * ld + j];
+}
+
+void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences, int reverse,
+                     float *d_kernel, float *d_rkernel, float *d_bias, float *grad_in,
+                     int accumulate)
+{
+    const sn_rnn_config *c = r->c;
+    size_t B = (size_t)r->batch, T = (size_t)r->time, I = (size_t)r->in_features;
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units), rows = B * T, b, j;
+    const float *xin = r->xdrop != NULL ? r->xdrop : r->x;
+    int32_t s;
+
+    memset(r->dh, 0, B * H * sizeof(float));
+    memset(r->dc, 0, B * H * sizeof(float));
+    if (!sequences)
+        for (b = 0; b < B; b++)
+            memcpy(r->dh + b * H, d_out + b * ld, H * sizeof(float));
+
+    for (s = r->time - 1; s >= 0; s--) {
+        sn_rnn_step st;
+        float *swap;
+        step_views(r, s, &st);
+        if (sequences) {
+            size_t pos = out_pos(r, s, reverse);
+            for (b = 0; b < B; b++) {
+                const float *g = d_out + (b * T + pos) * ld;
+                float *dh = r->dh + b * H;
+                if (r->zero_output_mask && !sn_rnn_real(r, (int32_t)b, st.t))
+                    continue;
+                for (j = 0; j < H; j++)
+                    dh[j] += g[j];
+            }
+        }
+        switch (c->cell) {
+        case SN_CELL_LSTM: sn_lstm_step_backward(r, &st); break;
+        case SN_CELL_GRU: sn_gru_step_backward(r, &st); break;
+        default: sn_simple_rnn_step_backward(r, &st); break;
+        }
+        swap = r->dh;
+        r->dh = r->dh_prev;
+        r->dh_prev = swap;
+    }
+
+    /* r->proj now holds dZ for every (b, t); masked rows are 0. */
+    if (d_kernel != NULL)
+        sn_gemm(1, 0, I, GH, rows, 1.0f, xin, I, r->proj, GH, 0.0f, d_kernel, GH);
+    if (d_rkernel != NULL) {
+        if (c->cell != SN_CELL_GRU) {
+            sn_gemm(1, 0, H, GH, rows, 1.0f, r->hrec, H, r->proj, GH, 0.0f, d_rkernel, GH);
+        } else {
+            /* z and r see h~; the candidate sees h~ against dZ_h * r
+             * (reset_after) or r * h~ against dZ_h (reset before). */
+            sn_gemm(1, 0, H, 2 * H, rows, 1.0f, r->hrec, H, r->proj, GH, 0.0f, d_rkernel, GH);
+            if (c->reset_after)
+                sn_gemm(1, 0, H, H, rows, 1.0f, r->hrec, H, r->aux, H, 0.0f, d_rkernel + 2 * H,
+                        GH);
+            else
+                sn_gemm(1, 0, H, H, rows, 1.0f, r->aux, H, r->proj + 2 * H, GH, 0.0f,
+                        d_rkernel + 2 * H, GH);
+        }
+    }
+    if (d_bias != NULL) {
+        column_sums(r->proj, rows, GH, GH, d_bias);
+        if (c->cell == SN_CELL_GRU && c->reset_after) {
+            column_sums(r->proj, rows, GH, 2 * H, d_bias + GH);
+            column_sums(r->aux, rows, H, H, d_bias + GH + 2 * H);
+        }
+    }
+    if (grad_in != NULL) {
+        if (r->xdrop == NULL) {
+            sn_gemm(0, 1, rows, I, GH, 1.0f, r->proj, GH, r->kernel, GH,
+                    accumulate ? 1.0f : 0.0f, grad_in, I);
+        } else {
+            /* X~ is no longer needed: reuse it for dX~, then apply the mask. */
+            float *dx = r->xdrop;
+            sn_gemm(0, 1, rows, I, GH, 1.0f, r->proj, GH, r->kernel, GH, 0.0f, dx, I);
+            for (b = 0; b < B; b++)
+                for (j = 0; j < T * I; j++) {
+                    float g = dx[b * T * I + j] * r->in_keep[b * I + j % I];
+                    grad_in[b * T * I + j] = accumulate ? grad_in[b * T * I + j] + g : g;
+                }
+        }
+    }
+}
+
+/* ---- the plain layers' ops glue ------------------------------------------------ */
+
+/* The stamp: which forward filled the scratch. Backward reads a layout that
+ * only a training forward of the same batch and length wrote. */
+typedef struct rnn_stamp {
+    uint32_t magic;
+    int32_t training, batch, time;
+} rnn_stamp;
+
+#define SN_RNN_STAMP_MAGIC 0x524e4e31u /* "RNN1" */
+
+void sn_rnn_stamp(const sn_exec *e)
+{
+    rnn_stamp st;
+    st.magic = SN_RNN_STAMP_MAGIC;
+    st.training = e->training != 0;
+    st.batch = e->in[0]->batch;
+    st.time = e->in[0]->time;
+    memcpy(e->scratch, &st, sizeof st);
+}
+
+int sn_rnn_stamp_check(const sn_exec *e)
+{
+    rnn_stamp st;
+    if (e->scratch != NULL)
+        memcpy(&st, e->scratch, sizeof st);
+    if (e->scratch == NULL || st.magic != SN_RNN_STAMP_MAGIC || !st.training ||
+        st.batch != e->in[0]->batch || st.time != e->in[0]->time)
+        return sn_error(e->err, SEQNET_ESTATE,
+                        "layer '%s': backward needs a training forward pass first",
+                        e->layer->name);
+    return SEQNET_OK;
+}
+
+int sn_rnn_layer_configure(sn_layer *L, sn_object *err)
+{
+    return sn_rnn_parse(L, L->kind, L->config, err);
+}
+
+int sn_rnn_layer_infer(const sn_layer *L, const sn_shape *in, int32_t n_in, sn_shape *out,
+                       sn_object *err)
+{
+    const sn_rnn_config *c = L->config;
+    (void)n_in;
+    return sn_rnn_infer_shape(L, c, c->units, in, out, err);
+}
+
+int sn_rnn_layer_declare(sn_layer *L, sn_object *err)
+{
+    (void)err;
+    L->n_params = sn_rnn_declare(L, L->config, L->in_shapes[0].features, 0, "");
+    return SEQNET_OK;
+}
+
+size_t sn_rnn_layer_scratch(const sn_layer *L, int32_t batch, const sn_shape *in, int training)
+{
+    return SN_RNN_STAMP_BYTES + sn_rnn_scratch_bytes(L->config, batch, in[0].time >= 1 ? in[0].time : 1,
+                                in[0].features, training);
+}
+
+/* Point a run at layer L's weights, with the parameter block `params`. */
+static void bind_layer(sn_rnn_run *r, const sn_exec *e)
+{
+    const sn_layer *L = e->layer;
+    const sn_rnn_config *c = L->config;
+    const sn_tensor *in = e->in[0];
+    sn_rnn_bind(r, c, (char *)e->scratch + SN_RNN_STAMP_BYTES, in->batch, in->time, in->features, e->training);
+    r->zero_output_mask = 0;
+    r->kernel = e->params + L->params[0].offset;
+    r->rkernel = e->params + L->params[1].offset;
+    r->bias = c->use_bias ? e->params + L->params[2].offset : NULL;
+    r->x = in->x;
+    r->mask = in->mask;
+}
+
+int sn_rnn_layer_forward(sn_exec *e)
+{
+    const sn_rnn_config *c = e->layer->config;
+    sn_tensor *out = e->out;
+    sn_rnn_run r;
+    if (e->scratch == NULL)
+        return sn_error(e->err, SEQNET_ESTATE, "layer '%s': no workspace", e->layer->name);
+    bind_layer(&r, e);
+    sn_rnn_stamp(e);
+    sn_rnn_forward(&r, e->rng);
+    sn_rnn_write_output(&r, out->x, (size_t)c->units, c->return_sequences, 0);
+    if (c->return_sequences && out->mask != NULL && e->in[0]->mask != NULL &&
+        out->mask != e->in[0]->mask)
+        memcpy(out->mask, e->in[0]->mask, (size_t)out->batch * (size_t)out->time);
+    return SEQNET_OK;
+}
+
+int sn_rnn_layer_backward(sn_exec *e)
+{
+    const sn_layer *L = e->layer;
+    const sn_rnn_config *c = L->config;
+    sn_rnn_run r;
+    float *dk = NULL, *du = NULL, *db = NULL;
+    int st;
+    if ((st = sn_rnn_stamp_check(e)) != SEQNET_OK)
+        return st;
+    bind_layer(&r, e);
+    if (e->grads != NULL) {
+        dk = e->grads + L->params[0].offset;
+        du = e->grads + L->params[1].offset;
+        db = c->use_bias ? e->grads + L->params[2].offset : NULL;
+    }
+    sn_rnn_backward(&r, e->grad_out, (size_t)c->units, c->return_sequences, 0, dk, du, db,
+                    e->grad_in[0], e->grad_in_accumulate[0]);
+    return SEQNET_OK;
+}
+
+void sn_lstm_init_forget_bias(const sn_layer *L, float *params)
+{
+    const sn_rnn_config *c;
+    int32_t p;
+    int64_t j;
+    if (L == NULL || L->config == NULL || params == NULL ||
+        (L->kind != SEQNET_LAYER_LSTM && L->kind != SEQNET_LAYER_BIDIRECTIONAL))
+        return;
+    /* Bidirectional's config starts with its cell's sn_rnn_config. */
+    c = L->config;
+    if (c->cell != SN_CELL_LSTM || !c->use_bias || !c->unit_forget_bias)
+        return;
+    for (p = 0; p < L->n_params; p++) {
+        const sn_param *P = &L->params[p];
+        size_t len = strlen(P->name);
+        if (len < 4 || strcmp(P->name + len - 4, "bias") != 0)
+            continue;
+        for (j = c->units; j < 2 * (int64_t)c->units; j++)
+            params[P->offset + j] = 1.0f;
+    }
+}

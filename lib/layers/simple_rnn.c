@@ -1,0 +1,70 @@
+/*
+ * lib/layers/simple_rnn.c -- SimpleRNN(units, activation='tanh', use_bias,
+ * return_sequences, go_backwards, dropout, recurrent_dropout).
+ *
+ *   h_t = activation(x_t W + h~_{t-1} U + b),   h~ = h * recurrent keep-mask
+ *
+ * Weights as Keras stores them: kernel (input_dim, units), recurrent_kernel
+ * (units, units), bias (units,). The time loop, masks and the big GEMMs are
+ * in rnn_common.c; this file is the cell's fused element-wise pass.
+ */
+#include <string.h>
+
+#include "layers/rnn_common.h"
+
+void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
+{
+    size_t H = (size_t)r->units, j;
+    int32_t b;
+    sn_rnn_recurrent_product(r, st->h_rec, st->ld_rec, 0, r->units, r->rec, H);
+    for (b = 0; b < r->batch; b++) {
+        const float *pre = sn_rnn_gate_row(r, b, st->t), *rec = r->rec + (size_t)b * H;
+        float *h = st->h_out + (size_t)b * H;
+        if (!sn_rnn_real(r, b, st->t)) {
+            memcpy(h, st->h_prev + (size_t)b * H, H * sizeof *h);
+            continue;
+        }
+        for (j = 0; j < H; j++)
+            h[j] = sn_rnn_act(r->c->act, pre[j] + rec[j]);
+    }
+}
+
+void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
+{
+    size_t H = (size_t)r->units, T = (size_t)r->time, j;
+    int32_t b;
+    for (b = 0; b < r->batch; b++) {
+        float *dz = sn_rnn_gate_row(r, b, st->t);
+        const float *h = st->h_out + (size_t)b * H, *dh = r->dh + (size_t)b * H;
+        if (!sn_rnn_real(r, b, st->t)) {
+            memset(dz, 0, H * sizeof *dz);
+            continue;
+        }
+        for (j = 0; j < H; j++)
+            dz[j] = dh[j] * sn_rnn_act_grad(r->c->act, h[j]);
+    }
+    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * H, 0, r->units, r->dh_prev, 0);
+    sn_rnn_finish_dh_prev(r, st, NULL);
+}
+
+static const int32_t simple_rnn_allowed[] = {
+    SEQNET_OPT_UNITS,       SEQNET_OPT_ACTIVATION,   SEQNET_OPT_USE_BIAS,
+    SEQNET_OPT_RETURN_SEQUENCES, SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_DROPOUT,
+    SEQNET_OPT_RECURRENT_DROPOUT, SEQNET_OPT_TRAINABLE, 0};
+
+const sn_layer_ops sn_simple_rnn_ops = {
+    .kind = SEQNET_LAYER_SIMPLE_RNN,
+    .class_name = "SimpleRNN",
+    .auto_name = "simple_rnn",
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .mask_mode = SN_MASK_PRODUCE, /* the input's mask when returning sequences, else none */
+    .config_size = sizeof(sn_rnn_config),
+    .allowed_opts = simple_rnn_allowed,
+    .configure = sn_rnn_layer_configure,
+    .infer = sn_rnn_layer_infer,
+    .declare_params = sn_rnn_layer_declare,
+    .scratch_size = sn_rnn_layer_scratch,
+    .forward = sn_rnn_layer_forward,
+    .backward = sn_rnn_layer_backward,
+};
