@@ -1,0 +1,174 @@
+/*
+ * lib/text/text_internal.h -- shared pieces of the text room: UTF-8 and
+ * Unicode classes, per-call scratch buffers, the interning hash table, and
+ * the two analyzers (Keras word split, scikit-learn word n-grams).
+ *
+ * Nothing here is exported. Every allocation goes through an sn_alloc that
+ * belongs to the object being worked on.
+ */
+#ifndef SN_TEXT_INTERNAL_H
+#define SN_TEXT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/sn_core.h"
+#include "seqnet/text.h"
+
+#define SN_REPLACEMENT_CHAR 0xFFFDu
+
+/* ---- UTF-8 (utf8.c) ---------------------------------------------------- */
+
+/* Decode one code point at s[*pos] (pos < n). Returns 1 for a valid
+ * sequence, 0 for an invalid one; either way *cp is set (U+FFFD when
+ * invalid) and *pos advances past the maximal subpart, which is exactly
+ * how Python's 'replace' handler groups bad bytes. */
+int sn_utf8_next(const uint8_t *s, size_t n, size_t *pos, uint32_t *cp);
+/* Encode a scalar value; returns the byte count (1..4). */
+size_t sn_utf8_put(uint32_t cp, uint8_t *out);
+
+/* ---- Unicode classes (unicode.c): Python 3.11 semantics ---------------- */
+
+int sn_uni_is_word(uint32_t cp);           /* re \w: isalnum() or '_' */
+uint32_t sn_uni_lower1(uint32_t cp);       /* one-code-point lowercase (not U+0130) */
+int sn_uni_case_ignorable(uint32_t cp);
+int sn_uni_cased(uint32_t cp);             /* Cased, for non-ignorable code points */
+
+/* ---- scratch memory reused across the texts of one call ---------------- */
+
+typedef struct sn_span {
+    size_t off;
+    size_t len;
+} sn_span;
+
+typedef struct sn_scratch {
+    const sn_alloc *alloc;
+    uint32_t *cps;      /* decoded code points */
+    size_t cps_cap;
+    uint8_t *norm;      /* normalised (valid, maybe lowercased) UTF-8 */
+    size_t norm_cap;
+    uint8_t *aux;       /* Keras multi-character split: translated text; n-grams */
+    size_t aux_cap;
+    sn_span *spans;     /* token spans of the current text */
+    size_t n_spans, spans_cap;
+    uint64_t *hashes;   /* per span, computed ahead so lookups can be prefetched */
+    size_t hashes_cap;
+    size_t bad_offset;  /* EUTF8: byte offset in the text */
+} sn_scratch;
+
+void sn_scratch_init(sn_scratch *sc, const sn_alloc *a);
+void sn_scratch_free(sn_scratch *sc);
+int sn_scratch_reserve(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem);
+int sn_spans_push(sn_scratch *sc, size_t off, size_t len);
+
+/* Decode (replace or strict) and optionally lowercase `s` into valid UTF-8.
+ * *out points at either `s` itself (pure ASCII, no lowercasing needed) or
+ * sc->norm. Returns SEQNET_OK, SEQNET_EUTF8 (sc->bad_offset set),
+ * SEQNET_ENOMEM or SEQNET_ETOOBIG. */
+int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int strict,
+                      const uint8_t **out, size_t *out_len);
+
+/* ---- set of code points (Keras filters) -------------------------------- */
+
+typedef struct sn_cpset {
+    uint64_t ascii[2];
+    uint32_t *extra; /* sorted non-ASCII members */
+    size_t n_extra;
+} sn_cpset;
+
+int sn_cpset_build(const sn_alloc *a, sn_cpset *set, const uint8_t *s, size_t n, int strict,
+                   size_t *bad_offset);
+void sn_cpset_free(const sn_alloc *a, sn_cpset *set);
+int sn_cpset_has(const sn_cpset *set, uint32_t cp);
+
+/* ---- string interning hash table (strtab.c) ---------------------------- */
+
+/* Strings live in one arena (no per-string allocation); ids are dense,
+ * in insertion order. Slots hold (tag << 32) | (id + 1), so most misses
+ * are rejected without touching the entry arrays. */
+typedef struct sn_strtab {
+    const sn_alloc *alloc;
+    char *arena;
+    size_t arena_len, arena_cap;
+    size_t *off;       /* per id: offset in arena (string is NUL-terminated) */
+    uint32_t *len;     /* per id: byte length */
+    uint64_t *head;    /* per id: first 8 bytes, zero-padded (short words
+                        * compare without touching the arena) */
+    size_t n, cap;
+    uint64_t *slots;
+    size_t mask;       /* n_slots - 1 (power of two), 0 before the first insert */
+} sn_strtab;
+
+uint64_t sn_hash_bytes(const uint8_t *p, size_t n);
+void sn_strtab_init(sn_strtab *t, const sn_alloc *a);
+void sn_strtab_free(sn_strtab *t);
+/* Find or insert; *id receives the id; *inserted (may be NULL) 1 if new. */
+int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id, int *inserted);
+/* 1 and *id if present, else 0. */
+int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id);
+/* Forget ids >= n_keep (used to undo a failed fit); never allocates. */
+void sn_strtab_truncate(sn_strtab *t, size_t n_keep);
+/* Pre-size for `n` strings totalling `bytes` bytes. */
+int sn_strtab_reserve(sn_strtab *t, size_t n, size_t bytes);
+static inline const char *sn_strtab_str(const sn_strtab *t, uint32_t id)
+{
+    return t->arena + t->off[id];
+}
+/* memcmp-then-length order: Python's code point order on UTF-8. */
+int sn_bytes_cmp(const char *a, size_t na, const char *b, size_t nb);
+
+/* Hash every span of sc into sc->hashes and prefetch their slots in t
+ * (t may be NULL): a document's lookups then overlap their cache misses
+ * instead of paying them one after another. */
+int sn_hash_spans(sn_scratch *sc, const uint8_t *base, const sn_strtab *t);
+
+/* Export strings [ids] (or all when ids is NULL) as one seqnet_free() blob
+ * with a NUL after the last, and n + 1 offsets. */
+int sn_strtab_export(const sn_strtab *t, const uint32_t *ids, size_t n, char **blob, size_t **offsets);
+
+/* ---- growable arrays --------------------------------------------------- */
+int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem);
+
+/* ---- the scikit-learn analyzer (analyzer.c) ---------------------------- */
+
+typedef int (*sn_feature_fn)(void *user, const uint8_t *s, size_t n, uint64_t hash);
+
+typedef struct sn_analyzer {
+    int lower;
+    int strict;
+    int ngram_min, ngram_max;
+    const sn_strtab *stop; /* NULL or a set of stop words */
+    const sn_strtab *prefetch; /* NULL or the table the features go to */
+} sn_analyzer;
+
+/* Run the default word analyzer on one text and call `emit` for each
+ * feature in scikit-learn's order (all unigrams, then bigrams, ...). */
+int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len,
+               sn_feature_fn emit, void *user);
+
+/* The 318 scikit-learn English stop words, sorted. */
+extern const char *const sn_english_stop_words[];
+extern const size_t sn_english_stop_words_count;
+
+/* MurmurHash3 x86_32 (hashing.c). */
+uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed);
+
+/* Builds a "text i, byte b" message for EUTF8 on an object. */
+int sn_text_utf8_error(sn_object *o, size_t text_no, size_t offset, size_t *err_text, size_t *err_off);
+
+/* A text pointer for the i-th text, tolerating NULL with length 0. */
+static inline const uint8_t *sn_text_at(const char *const *texts, const size_t *lengths, size_t i,
+                                        size_t *len)
+{
+    *len = lengths[i];
+    return (const uint8_t *)(texts[i] != NULL ? texts[i] : "");
+}
+
+/* Validates a text batch: NULL arrays only with n 0, NULL text only with
+ * length 0. */
+int sn_check_texts(sn_object *o, const char *const *texts, const size_t *lengths, size_t n);
+/* Validates CSR offsets of a sequence batch. */
+int sn_check_offsets(sn_object *o, const void *ids, const size_t *offsets, size_t n);
+
+#endif /* SN_TEXT_INTERNAL_H */

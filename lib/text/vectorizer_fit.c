@@ -1,0 +1,593 @@
+/*
+ * lib/text/vectorizer_fit.c -- CountVectorizer / TfidfVectorizer fit and
+ * transform, and the public entry points of all three kinds.
+ *
+ * fit follows scikit-learn 1.2's CountVectorizer._count_vocab,
+ * _limit_features and _sort_features, then TfidfTransformer.fit:
+ *  1. count every analyzer feature per document (provisional ids in first
+ *     appearance order, one hash lookup per feature, no allocation per
+ *     token);
+ *  2. df bounds (an int is a count, a float a fraction of n, compared
+ *     unrounded), then max_features by total count with ties broken by term
+ *     (documented: scikit-learn's unstable argsort only agrees for small or
+ *     untied cut-offs);
+ *  3. columns in code-point order of the terms;
+ *  4. idf = ln((n + s) / (df + s)) + 1, s = smooth_idf.
+ * fit_transform keeps the provisional rows of step 1 so the texts are
+ * analyzed once.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "text/vectorizer_impl.h"
+
+/* ---- CSR under construction ---------------------------------------------- */
+
+void sn_csr_free(const sn_alloc *a, sn_csr *m)
+{
+    sn_free(a, m->indptr);
+    sn_free(a, m->indices);
+    sn_free(a, m->data);
+    memset(m, 0, sizeof *m);
+}
+
+int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v)
+{
+    int rc;
+    if (m->nnz == m->cap_nnz_i || m->nnz == m->cap_nnz_d) {
+        if ((rc = sn_grow(a, (void **)&m->indices, &m->cap_nnz_i, m->nnz + 1, sizeof *m->indices)) != SEQNET_OK)
+            return rc;
+        if ((rc = sn_grow(a, (void **)&m->data, &m->cap_nnz_d, m->nnz + 1, sizeof *m->data)) != SEQNET_OK)
+            return rc;
+    }
+    m->indices[m->nnz] = col;
+    m->data[m->nnz] = v;
+    m->nnz++;
+    return SEQNET_OK;
+}
+
+int sn_csr_end_row(const sn_alloc *a, sn_csr *m)
+{
+    int rc;
+    if (m->n_rows == 0 && m->cap_rows == 0) {
+        if ((rc = sn_grow(a, (void **)&m->indptr, &m->cap_rows, 2, sizeof *m->indptr)) != SEQNET_OK)
+            return rc;
+        m->indptr[0] = 0;
+    }
+    if ((rc = sn_grow(a, (void **)&m->indptr, &m->cap_rows, m->n_rows + 2, sizeof *m->indptr)) != SEQNET_OK)
+        return rc;
+    m->n_rows++;
+    m->indptr[m->n_rows] = m->nnz;
+    return SEQNET_OK;
+}
+
+/* Hand the matrix to the caller as three seqnet_free() blocks. */
+static int csr_export(const sn_alloc *a, sn_csr *m, size_t n_rows, size_t **indptr, int32_t **indices,
+                      double **data)
+{
+    size_t nnz = m->nnz, i;
+    size_t *p = sn_export_malloc(a, (n_rows + 1) * sizeof *p);
+    int32_t *ix = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *ix);
+    double *d = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *d);
+    if (p == NULL || ix == NULL || d == NULL) {
+        seqnet_free(p);
+        seqnet_free(ix);
+        seqnet_free(d);
+        return SEQNET_ENOMEM;
+    }
+    for (i = 0; i <= n_rows; i++)
+        p[i] = (m->indptr != NULL && i <= m->n_rows) ? m->indptr[i] : 0;
+    if (nnz > 0) {
+        memcpy(ix, m->indices, nnz * sizeof *ix);
+        memcpy(d, m->data, nnz * sizeof *d);
+    }
+    *indptr = p;
+    *indices = ix;
+    *data = d;
+    return SEQNET_OK;
+}
+
+/* ---- per-document accumulation shared by fit and transform ----------------- */
+
+typedef struct doc_acc {
+    size_t *last; /* per id: 1 + last document that had it */
+    size_t *pos;  /* per id: its entry in the current row */
+    size_t cap;
+    int32_t *cols;
+    double *vals;
+    size_t k, cap_k_c, cap_k_v;
+} doc_acc;
+
+static void acc_free(const sn_alloc *a, doc_acc *d)
+{
+    sn_free(a, d->last);
+    sn_free(a, d->pos);
+    sn_free(a, d->cols);
+    sn_free(a, d->vals);
+    memset(d, 0, sizeof *d);
+}
+
+static int acc_reserve_ids(const sn_alloc *a, doc_acc *d, size_t n)
+{
+    size_t c1 = d->cap, c2 = d->cap, old = d->cap;
+    int rc;
+    if (n <= d->cap)
+        return SEQNET_OK;
+    rc = sn_grow(a, (void **)&d->last, &c1, n, sizeof *d->last);
+    if (rc == SEQNET_OK)
+        rc = sn_grow(a, (void **)&d->pos, &c2, n, sizeof *d->pos);
+    if (c1 > old)
+        memset(d->last + old, 0, (c1 - old) * sizeof *d->last);
+    d->cap = c1 < c2 ? c1 : c2;
+    return rc;
+}
+
+/* Count one occurrence of id in document doc_no (1-based); returns 1 when
+ * it is the first occurrence in that document. */
+static int acc_add(const sn_alloc *a, doc_acc *d, uint32_t id, size_t doc_no, int *rc)
+{
+    if (d->last[id] == doc_no) {
+        d->vals[d->pos[id]] += 1.0;
+        return 0;
+    }
+    if (d->k == d->cap_k_c || d->k == d->cap_k_v) {
+        if ((*rc = sn_grow(a, (void **)&d->cols, &d->cap_k_c, d->k + 1, sizeof *d->cols)) != SEQNET_OK ||
+            (*rc = sn_grow(a, (void **)&d->vals, &d->cap_k_v, d->k + 1, sizeof *d->vals)) != SEQNET_OK)
+            return 0;
+    }
+    d->last[id] = doc_no;
+    d->pos[id] = d->k;
+    d->cols[d->k] = (int32_t)id;
+    d->vals[d->k] = 1.0;
+    d->k++;
+    return 1;
+}
+
+/* ---- transform with a vocabulary -------------------------------------------- */
+
+typedef struct tr_state {
+    seqnet_vectorizer *vec;
+    doc_acc acc;
+    size_t doc_no;
+    int rc;
+} tr_state;
+
+static int emit_transform(void *user, const uint8_t *s, size_t n, uint64_t h)
+{
+    tr_state *st = user;
+    uint32_t col;
+    if (sn_strtab_find(&st->vec->vocab, s, n, h, &col))
+        (void)acc_add(&st->vec->obj.alloc, &st->acc, col, st->doc_no, &st->rc);
+    return st->rc;
+}
+
+static int utf8_fail(seqnet_vectorizer *vec, size_t t, const sn_scratch *sc)
+{
+    vec->have_bad = 1;
+    return sn_text_utf8_error(&vec->obj, t, sc->bad_offset, &vec->bad_text, &vec->bad_offset);
+}
+
+static int vocab_transform(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                           size_t n_texts, int finish, sn_csr *m)
+{
+    const sn_alloc *a = &vec->obj.alloc;
+    sn_scratch sc;
+    sn_analyzer an;
+    tr_state st;
+    size_t t, i;
+    int rc;
+
+    memset(&st, 0, sizeof st);
+    st.vec = vec;
+    sn_scratch_init(&sc, a);
+    sn_vectorizer_analyzer(vec, &an);
+    an.prefetch = &vec->vocab;
+    rc = acc_reserve_ids(a, &st.acc, vec->vocab.n > 0 ? vec->vocab.n : 1);
+    for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
+        size_t len;
+        const uint8_t *text = sn_text_at(texts, lengths, t, &len);
+        st.doc_no = t + 1;
+        st.acc.k = 0;
+        rc = sn_analyze(&an, &sc, text, len, emit_transform, &st);
+        if (rc == SEQNET_EUTF8)
+            rc = utf8_fail(vec, t, &sc);
+        if (rc != SEQNET_OK)
+            break;
+        sn_sort_row(st.acc.cols, st.acc.vals, st.acc.k);
+        if (finish && (rc = sn_vectorizer_finish_row(vec, st.acc.cols, st.acc.vals, st.acc.k)) != SEQNET_OK)
+            break;
+        for (i = 0; i < st.acc.k && rc == SEQNET_OK; i++)
+            rc = sn_csr_push(a, m, st.acc.cols[i], st.acc.vals[i]);
+        if (rc == SEQNET_OK)
+            rc = sn_csr_end_row(a, m);
+    }
+    acc_free(a, &st.acc);
+    sn_scratch_free(&sc);
+    return rc;
+}
+
+/* ---- fit ---------------------------------------------------------------------- */
+
+typedef struct fit_state {
+    seqnet_vectorizer *vec;
+    sn_strtab terms;
+    int64_t *tf, *df;
+    size_t cap_tf, cap_df;
+    doc_acc acc;
+    size_t doc_no;
+    int rc;
+} fit_state;
+
+static int emit_fit(void *user, const uint8_t *s, size_t n, uint64_t h)
+{
+    fit_state *st = user;
+    const sn_alloc *a = &st->vec->obj.alloc;
+    uint32_t id;
+    int inserted, first;
+    st->rc = sn_strtab_intern(&st->terms, s, n, h, &id, &inserted);
+    if (st->rc == SEQNET_OK && inserted) {
+        size_t old_tf = st->cap_tf, old_df = st->cap_df;
+        st->rc = sn_grow(a, (void **)&st->tf, &st->cap_tf, (size_t)id + 1, sizeof *st->tf);
+        if (st->rc == SEQNET_OK)
+            st->rc = sn_grow(a, (void **)&st->df, &st->cap_df, (size_t)id + 1, sizeof *st->df);
+        if (st->cap_tf > old_tf)
+            memset(st->tf + old_tf, 0, (st->cap_tf - old_tf) * sizeof *st->tf);
+        if (st->cap_df > old_df)
+            memset(st->df + old_df, 0, (st->cap_df - old_df) * sizeof *st->df);
+        if (st->rc == SEQNET_OK)
+            st->rc = acc_reserve_ids(a, &st->acc, (size_t)id + 1);
+    }
+    if (st->rc != SEQNET_OK)
+        return st->rc;
+    first = acc_add(a, &st->acc, id, st->doc_no, &st->rc);
+    if (first)
+        st->df[id]++;
+    if (first || !st->vec->binary)
+        st->tf[id]++;
+    return st->rc;
+}
+
+typedef struct term_ref {
+    const char *s;
+    uint32_t len, id;
+    int64_t tf;
+} term_ref;
+
+static int cmp_term(const void *pa, const void *pb)
+{
+    const term_ref *a = pa, *b = pb;
+    return sn_bytes_cmp(a->s, a->len, b->s, b->len);
+}
+
+static int cmp_tf_then_term(const void *pa, const void *pb)
+{
+    const term_ref *a = pa, *b = pb;
+    if (a->tf != b->tf)
+        return a->tf > b->tf ? -1 : 1;
+    return sn_bytes_cmp(a->s, a->len, b->s, b->len);
+}
+
+static double df_limit(const sn_df_bound *b, size_t n_docs)
+{
+    return b->is_fraction ? b->fraction * (double)n_docs : (double)b->count;
+}
+
+/* Prune and sort the provisional terms into vec->vocab / vec->pruned;
+ * col_of[id] receives the column or -1. */
+static int build_vocab(seqnet_vectorizer *vec, fit_state *st, size_t n_docs, int32_t *col_of, sn_strtab *vocab,
+                       sn_strtab *pruned)
+{
+    const sn_alloc *a = &vec->obj.alloc;
+    size_t n = st->terms.n, n_keep = 0, n_drop = 0, i;
+    double hi = df_limit(&vec->max_df, n_docs), lo = df_limit(&vec->min_df, n_docs);
+    term_ref *keep, *drop;
+    int rc = SEQNET_OK;
+    uint32_t id;
+
+    if (hi < lo)
+        return sn_error(&vec->obj, SEQNET_EINVAL, "max_df corresponds to < documents than min_df");
+    keep = sn_malloc(a, n * sizeof *keep);
+    drop = sn_malloc(a, n * sizeof *drop);
+    if (keep == NULL || drop == NULL) {
+        sn_free(a, keep);
+        sn_free(a, drop);
+        return SEQNET_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        term_ref r;
+        double df = (double)st->df[i];
+        r.s = sn_strtab_str(&st->terms, (uint32_t)i);
+        r.len = st->terms.len[i];
+        r.id = (uint32_t)i;
+        r.tf = st->tf[i];
+        if (df <= hi && df >= lo)
+            keep[n_keep++] = r;
+        else
+            drop[n_drop++] = r;
+        col_of[i] = -1;
+    }
+    if (vec->max_features > 0 && n_keep > (size_t)vec->max_features) {
+        qsort(keep, n_keep, sizeof *keep, cmp_tf_then_term);
+        for (i = (size_t)vec->max_features; i < n_keep; i++)
+            drop[n_drop++] = keep[i];
+        n_keep = (size_t)vec->max_features;
+    }
+    if (n_keep == 0)
+        rc = sn_error(&vec->obj, SEQNET_EEMPTY,
+                      "After pruning, no terms remain. Try a lower min_df or a higher max_df.");
+    if (rc == SEQNET_OK) {
+        qsort(keep, n_keep, sizeof *keep, cmp_term);
+        qsort(drop, n_drop, sizeof *drop, cmp_term);
+        rc = sn_strtab_reserve(vocab, n_keep, 1);
+    }
+    for (i = 0; i < n_keep && rc == SEQNET_OK; i++) {
+        rc = sn_strtab_intern(vocab, (const uint8_t *)keep[i].s, keep[i].len,
+                              sn_hash_bytes((const uint8_t *)keep[i].s, keep[i].len), &id, NULL);
+        col_of[keep[i].id] = (int32_t)id;
+    }
+    for (i = 0; i < n_drop && rc == SEQNET_OK; i++)
+        rc = sn_strtab_intern(pruned, (const uint8_t *)drop[i].s, drop[i].len,
+                              sn_hash_bytes((const uint8_t *)drop[i].s, drop[i].len), &id, NULL);
+    sn_free(a, keep);
+    sn_free(a, drop);
+    return rc;
+}
+
+static int compute_idf(seqnet_vectorizer *vec, const int64_t *df_by_col, size_t n_cols, size_t n_docs,
+                       double **idf_out)
+{
+    double s = vec->smooth_idf ? 1.0 : 0.0, *idf;
+    size_t j;
+    *idf_out = NULL;
+    if (vec->kind != SEQNET_VECTORIZER_TFIDF)
+        return SEQNET_OK;
+    idf = sn_malloc(&vec->obj.alloc, (n_cols > 0 ? n_cols : 1) * sizeof *idf);
+    if (idf == NULL)
+        return SEQNET_ENOMEM;
+    for (j = 0; j < n_cols; j++)
+        idf[j] = log(((double)n_docs + s) / ((double)df_by_col[j] + s)) + 1.0;
+    *idf_out = idf;
+    return SEQNET_OK;
+}
+
+/* The whole fit; on success vec holds the new state and, when m is not
+ * NULL, m holds the transformed rows. On failure vec is unchanged. */
+static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths, size_t n_texts,
+                    sn_csr *m)
+{
+    const sn_alloc *a = &vec->obj.alloc;
+    sn_scratch sc;
+    sn_analyzer an;
+    fit_state st;
+    sn_csr prov;
+    sn_strtab vocab, pruned;
+    int32_t *col_of = NULL;
+    int64_t *df_col = NULL;
+    double *idf = NULL;
+    size_t t, i, r;
+    int rc;
+
+    if (vec->ngram_min > vec->ngram_max)
+        return sn_error(&vec->obj, SEQNET_EINVAL, "Invalid value for ngram_range=(%lld, %lld) lower boundary "
+                        "larger than the upper boundary.", (long long)vec->ngram_min, (long long)vec->ngram_max);
+    if (vec->fixed) {
+        /* No pruning: count with the given vocabulary, then idf from df. */
+        sn_csr counts;
+        memset(&counts, 0, sizeof counts);
+        rc = vocab_transform(vec, texts, lengths, n_texts, 0, &counts);
+        if (rc == SEQNET_OK && (df_col = sn_calloc(a, vec->vocab.n > 0 ? vec->vocab.n : 1, sizeof *df_col)) == NULL)
+            rc = SEQNET_ENOMEM;
+        for (i = 0; rc == SEQNET_OK && i < counts.nnz; i++)
+            df_col[counts.indices[i]]++;
+        if (rc == SEQNET_OK)
+            rc = compute_idf(vec, df_col, vec->vocab.n, n_texts, &idf);
+        sn_free(a, df_col);
+        if (rc == SEQNET_OK) {
+            sn_free(a, vec->idf);
+            vec->idf = idf;
+            vec->fitted = 1;
+            vec->n_docs_fitted = n_texts;
+            sn_strtab_free(&vec->pruned);
+            for (r = 0; m != NULL && r < counts.n_rows && rc == SEQNET_OK; r++) {
+                size_t b = counts.indptr[r], e = counts.indptr[r + 1];
+                rc = sn_vectorizer_finish_row(vec, counts.indices + b, counts.data + b, e - b);
+            }
+            if (m != NULL && rc == SEQNET_OK) {
+                *m = counts;
+                return SEQNET_OK;
+            }
+        }
+        sn_csr_free(a, &counts);
+        return rc;
+    }
+
+    memset(&st, 0, sizeof st);
+    memset(&prov, 0, sizeof prov);
+    st.vec = vec;
+    sn_strtab_init(&st.terms, a);
+    sn_strtab_init(&vocab, a);
+    sn_strtab_init(&pruned, a);
+    sn_scratch_init(&sc, a);
+    sn_vectorizer_analyzer(vec, &an);
+    an.prefetch = &st.terms;
+    rc = SEQNET_OK;
+    for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
+        size_t len;
+        const uint8_t *text = sn_text_at(texts, lengths, t, &len);
+        st.doc_no = t + 1;
+        st.acc.k = 0;
+        rc = sn_analyze(&an, &sc, text, len, emit_fit, &st);
+        if (rc == SEQNET_EUTF8)
+            rc = utf8_fail(vec, t, &sc);
+        /* Keep the document's provisional row for fit_transform. */
+        for (i = 0; m != NULL && i < st.acc.k && rc == SEQNET_OK; i++)
+            rc = sn_csr_push(a, &prov, st.acc.cols[i], st.acc.vals[i]);
+        if (m != NULL && rc == SEQNET_OK)
+            rc = sn_csr_end_row(a, &prov);
+    }
+    sn_scratch_free(&sc);
+    if (rc == SEQNET_OK && st.terms.n == 0)
+        rc = sn_error(&vec->obj, SEQNET_EEMPTY, "empty vocabulary; perhaps the documents only contain stop words");
+    if (rc == SEQNET_OK && st.terms.n > (size_t)INT32_MAX)
+        rc = sn_error(&vec->obj, SEQNET_ETOOBIG, "more than %d terms", INT32_MAX);
+    if (rc == SEQNET_OK && (col_of = sn_malloc(a, st.terms.n * sizeof *col_of)) == NULL)
+        rc = SEQNET_ENOMEM;
+    if (rc == SEQNET_OK)
+        rc = build_vocab(vec, &st, n_texts, col_of, &vocab, &pruned);
+    if (rc == SEQNET_OK && (df_col = sn_malloc(a, vocab.n * sizeof *df_col)) == NULL)
+        rc = SEQNET_ENOMEM;
+    for (i = 0; rc == SEQNET_OK && i < st.terms.n; i++)
+        if (col_of[i] >= 0)
+            df_col[col_of[i]] = st.df[i];
+    if (rc == SEQNET_OK)
+        rc = compute_idf(vec, df_col, vocab.n, n_texts, &idf);
+    if (rc == SEQNET_OK && m != NULL) {
+        /* Remap the provisional rows to columns, in place per row. */
+        int32_t *cols = prov.indices;
+        double *vals = prov.data;
+        double *old_idf = vec->idf;
+        vec->idf = idf; /* finish_row reads vec->idf */
+        for (r = 0; r < prov.n_rows && rc == SEQNET_OK; r++) {
+            size_t b = prov.indptr[r], e = prov.indptr[r + 1], k = 0;
+            for (i = b; i < e; i++)
+                if (col_of[cols[i]] >= 0) {
+                    cols[b + k] = col_of[cols[i]];
+                    vals[b + k] = vals[i];
+                    k++;
+                }
+            sn_sort_row(cols + b, vals + b, k);
+            rc = sn_vectorizer_finish_row(vec, cols + b, vals + b, k);
+            for (i = 0; i < k && rc == SEQNET_OK; i++)
+                rc = sn_csr_push(a, m, cols[b + i], vals[b + i]);
+            if (rc == SEQNET_OK)
+                rc = sn_csr_end_row(a, m);
+        }
+        vec->idf = old_idf;
+    }
+    if (rc == SEQNET_OK) {
+        sn_strtab_free(&vec->vocab);
+        sn_strtab_free(&vec->pruned);
+        sn_free(a, vec->idf);
+        vec->vocab = vocab;
+        vec->pruned = pruned;
+        vec->idf = idf;
+        vec->fitted = 1;
+        vec->n_docs_fitted = n_texts;
+    } else {
+        sn_strtab_free(&vocab);
+        sn_strtab_free(&pruned);
+        sn_free(a, idf);
+    }
+    sn_free(a, col_of);
+    sn_free(a, df_col);
+    sn_csr_free(a, &prov);
+    sn_strtab_free(&st.terms);
+    sn_free(a, st.tf);
+    sn_free(a, st.df);
+    acc_free(a, &st.acc);
+    return rc;
+}
+
+/* ---- public entry points ---------------------------------------------------- */
+
+static int begin(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths, size_t n_texts)
+{
+    if (vec == NULL)
+        return SEQNET_EINVAL;
+    sn_clear_error(&vec->obj);
+    vec->have_bad = 0;
+    return sn_check_texts(&vec->obj, texts, lengths, n_texts);
+}
+
+SEQNET_API int seqnet_vectorizer_fit(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                                     size_t n_texts)
+{
+    int rc = begin(vec, texts, lengths, n_texts);
+    if (rc != SEQNET_OK)
+        return rc;
+    if (vec->kind == SEQNET_VECTORIZER_HASHING) {
+        if (vec->ngram_min > vec->ngram_max)
+            return sn_error(&vec->obj, SEQNET_EINVAL, "ngram_min > ngram_max");
+        return SEQNET_OK;
+    }
+    return fit_impl(vec, texts, lengths, n_texts, NULL);
+}
+
+static int transform_csr(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths, size_t n_texts,
+                         int fit, sn_csr *m)
+{
+    if (vec->kind == SEQNET_VECTORIZER_HASHING)
+        return sn_hashing_transform(vec, texts, lengths, n_texts, m);
+    if (fit)
+        return fit_impl(vec, texts, lengths, n_texts, m);
+    if (vec->ngram_min > vec->ngram_max)
+        return sn_error(&vec->obj, SEQNET_EINVAL, "ngram_min > ngram_max");
+    if (!vec->fitted && !(vec->fixed && vec->kind == SEQNET_VECTORIZER_COUNT))
+        return sn_error(&vec->obj, SEQNET_ESTATE, "the vectorizer is not fitted");
+    return vocab_transform(vec, texts, lengths, n_texts, 1, m);
+}
+
+static int sparse_result(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                         size_t n_texts, int fit, size_t **indptr_out, int32_t **indices_out, double **data_out)
+{
+    sn_csr m;
+    int rc;
+    if (indptr_out != NULL) *indptr_out = NULL;
+    if (indices_out != NULL) *indices_out = NULL;
+    if (data_out != NULL) *data_out = NULL;
+    if ((rc = begin(vec, texts, lengths, n_texts)) != SEQNET_OK)
+        return rc;
+    if (indptr_out == NULL || indices_out == NULL || data_out == NULL)
+        return sn_error(&vec->obj, SEQNET_EINVAL, "the three output pointers must not be NULL");
+    memset(&m, 0, sizeof m);
+    rc = transform_csr(vec, texts, lengths, n_texts, fit, &m);
+    if (rc == SEQNET_OK)
+        rc = csr_export(&vec->obj.alloc, &m, n_texts, indptr_out, indices_out, data_out);
+    sn_csr_free(&vec->obj.alloc, &m);
+    return rc;
+}
+
+SEQNET_API int seqnet_vectorizer_transform(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                                           size_t n_texts, size_t **indptr_out, int32_t **indices_out,
+                                           double **data_out)
+{
+    return sparse_result(vec, texts, lengths, n_texts, 0, indptr_out, indices_out, data_out);
+}
+
+SEQNET_API int seqnet_vectorizer_fit_transform(seqnet_vectorizer *vec, const char *const *texts,
+                                               const size_t *lengths, size_t n_texts, size_t **indptr_out,
+                                               int32_t **indices_out, double **data_out)
+{
+    return sparse_result(vec, texts, lengths, n_texts, 1, indptr_out, indices_out, data_out);
+}
+
+SEQNET_API int seqnet_vectorizer_transform_dense(seqnet_vectorizer *vec, const char *const *texts,
+                                                 const size_t *lengths, size_t n_texts, double *out,
+                                                 size_t out_len)
+{
+    sn_csr m;
+    size_t width = 0, total, r, i;
+    int rc = begin(vec, texts, lengths, n_texts);
+    if (rc != SEQNET_OK)
+        return rc;
+    if (vec->kind == SEQNET_VECTORIZER_HASHING)
+        width = (size_t)vec->n_features;
+    else if ((rc = seqnet_vectorizer_n_features(vec, &width)) != SEQNET_OK)
+        return rc;
+    if (sn_mul_size(n_texts, width, &total) != 0)
+        return sn_error(&vec->obj, SEQNET_ETOOBIG, "dense matrix too large");
+    if (out_len < total || (out == NULL && total > 0))
+        return sn_error(&vec->obj, SEQNET_EBUFFER, "the dense matrix needs %zu doubles (%zu x %zu), got %zu",
+                        total, n_texts, width, out_len);
+    memset(&m, 0, sizeof m);
+    rc = transform_csr(vec, texts, lengths, n_texts, 0, &m);
+    if (rc == SEQNET_OK) {
+        if (total > 0)
+            memset(out, 0, total * sizeof *out);
+        for (r = 0; r < m.n_rows && r < n_texts; r++)
+            for (i = m.indptr[r]; i < m.indptr[r + 1]; i++)
+                out[r * width + (size_t)m.indices[i]] = m.data[i];
+    }
+    sn_csr_free(&vec->obj.alloc, &m);
+    return rc;
+}

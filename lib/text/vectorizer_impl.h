@@ -1,0 +1,60 @@
+/*
+ * lib/text/vectorizer_impl.h -- the vectorizer's private layout, shared by
+ * vectorizer.c (settings, fit, transform), hashing.c and vectorizer_io.c.
+ */
+#ifndef SN_VECTORIZER_IMPL_H
+#define SN_VECTORIZER_IMPL_H
+
+#include "text/text_internal.h"
+
+typedef struct sn_df_bound {
+    int is_fraction;
+    double fraction;
+    int64_t count;
+} sn_df_bound;
+
+struct seqnet_vectorizer {
+    sn_object obj;
+    int32_t kind;
+    /* settings */
+    int lower, strict, binary, stop_english, use_idf, smooth_idf, sublinear, alternate_sign;
+    int32_t norm;
+    int64_t ngram_min, ngram_max, max_features, n_features;
+    sn_df_bound max_df, min_df;
+    sn_strtab custom_stop; /* the custom list as given */
+    sn_strtab stop;        /* english + custom, what the analyzer checks */
+    int fixed;             /* vocab was given by the user */
+    /* fitted state */
+    int fitted;
+    uint64_t n_docs_fitted;
+    sn_strtab vocab;       /* id = column */
+    double *idf;           /* tfidf: one per column */
+    sn_strtab pruned;      /* stop_words_, sorted */
+    /* last EUTF8 location */
+    int have_bad;
+    size_t bad_text, bad_offset;
+};
+
+/* Growable CSR under construction. */
+typedef struct sn_csr {
+    size_t *indptr;
+    int32_t *indices;
+    double *data;
+    size_t n_rows, nnz, cap_rows, cap_nnz_i, cap_nnz_d;
+} sn_csr;
+
+void sn_csr_free(const sn_alloc *a, sn_csr *m);
+int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v);
+int sn_csr_end_row(const sn_alloc *a, sn_csr *m);
+/* Apply binary / sublinear / idf / norm to the entries of one row. */
+int sn_vectorizer_finish_row(seqnet_vectorizer *vec, int32_t *cols, double *vals, size_t k);
+/* HashingVectorizer transform into a CSR (hashing.c). */
+int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                         size_t n_texts, sn_csr *m);
+void sn_vectorizer_analyzer(const seqnet_vectorizer *vec, sn_analyzer *an);
+int sn_vectorizer_create(const sn_alloc *a, int32_t kind, seqnet_vectorizer **out);
+int sn_vectorizer_rebuild_stop(seqnet_vectorizer *vec);
+/* Sort (col, value) pairs of a row by column. */
+void sn_sort_row(int32_t *cols, double *vals, size_t k);
+
+#endif /* SN_VECTORIZER_IMPL_H */
