@@ -184,6 +184,28 @@ SEQNET_API int seqnet_session_get_output(const seqnet_session *session, int32_t 
  */
 SEQNET_API const float *seqnet_session_output(const seqnet_session *session, int32_t index);
 
+/* ---- recurrent state: stateful runs and step-by-step inference ---------- */
+
+/**
+ * Carry the state of every recurrent layer (SimpleRNN, LSTM, GRU) from one
+ * run to the next. This is step-by-step inference: feed a message one token
+ * (or one chunk) per run and read the output after each run; it equals the
+ * whole-sequence prediction over the tokens fed so far. Layers built with
+ * SEQNET_OPT_STATEFUL = 1 carry their state whatever this setting.
+ * Turning it on or off resets the states.
+ * @param on  1 to carry state, 0 for independent runs (the default).
+ * @return SEQNET_OK, SEQNET_EINVAL. While state is carried the batch size
+ *         must stay the same: a run with another batch size fails with
+ *         SEQNET_ESHAPE until seqnet_session_reset_states.
+ * @since 0.1.0
+ */
+SEQNET_API int seqnet_session_set_stateful(seqnet_session *session, int on);
+/**
+ * Forget every carried recurrent state: the next run starts from zeros
+ * (Keras's reset_states). @return SEQNET_OK, SEQNET_EINVAL. @since 0.1.0
+ */
+SEQNET_API int seqnet_session_reset_states(seqnet_session *session);
+
 #ifdef __cplusplus
 }
 #endif

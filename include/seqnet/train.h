@@ -234,6 +234,15 @@ SEQNET_API SEQNET_NODISCARD int seqnet_trainer_evaluate(seqnet_trainer *trainer,
                                                         const seqnet_data *data, double *logs,
                                                         int32_t n_logs);
 
+/**
+ * Reset the carried state of the trainer's stateful recurrent layers
+ * (layers built with SEQNET_OPT_STATEFUL = 1 carry their final state from
+ * one batch to the next: truncated back-propagation through time over a
+ * long stream cut into chunks, as Keras's stateful training). Call it
+ * between independent streams or epochs. @since 0.1.0
+ */
+SEQNET_API int seqnet_trainer_reset_states(seqnet_trainer *trainer);
+
 /** Number of training log values (loss + metrics). @since 0.1.0 */
 SEQNET_API int32_t seqnet_trainer_n_logs(const seqnet_trainer *trainer);
 /**

@@ -65,6 +65,12 @@ int sn_layer_setup(sn_layer *L, int32_t kind, const sn_opts *opts, const sn_shap
         (trainable != 0 && trainable != 1))
         return sn_error(err, SEQNET_EINVAL, "layer '%s': trainable must be 0 or 1", L->name);
     L->trainable = (int8_t)trainable;
+    {
+        int64_t stateful = 0;
+        if (sn_opts_int(&L->opts, SEQNET_OPT_STATEFUL, &stateful) < 0 ||
+            (stateful != 0 && stateful != 1))
+            return sn_error(err, SEQNET_EINVAL, "layer '%s': stateful must be 0 or 1", L->name);
+    }
     L->n_inputs = n_in;
     for (i = 0; i < n_in; i++)
         L->in_shapes[i] = in[i];

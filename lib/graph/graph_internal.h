@@ -60,6 +60,10 @@ typedef struct sn_node_state {
     void *scratch;
     size_t scratch_cap;
     int grad_written;
+    float *state;            /* carried recurrent state [state_batch, state_size] */
+    size_t state_cap;
+    int32_t state_batch;
+    int state_valid;
 } sn_node_state;
 
 typedef struct sn_feed {
@@ -82,6 +86,7 @@ struct seqnet_session {
     sn_feed *feeds;          /* one per model input */
     int32_t batch;           /* of the last run */
     int ran;
+    int carry;               /* carry every recurrent layer's state between runs */
 };
 
 /* ---- internal entry points ---- */

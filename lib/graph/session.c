@@ -84,6 +84,7 @@ SEQNET_API void seqnet_session_free(seqnet_session *session)
             sn_free(&a, n->mask);
             sn_free(&a, n->grad);
             sn_free(&a, n->scratch);
+            sn_free(&a, n->state);
         }
     }
     sn_free(&a, session->nodes);
@@ -260,6 +261,64 @@ static int bind_input(seqnet_session *s, int32_t k, int32_t node, int32_t batch)
     return SEQNET_OK;
 }
 
+/* Whether a layer was built with Keras's stateful=True. */
+static int layer_stateful(const sn_layer *L)
+{
+    int64_t v = 0;
+    return sn_opts_int(&L->opts, SEQNET_OPT_STATEFUL, &v) == 1 && v != 0;
+}
+
+/* Give a recurrent layer its carried state when the session carries state
+ * (stream mode) or the layer is stateful: zeros on first use or after a
+ * reset, then the state the previous run ended with. */
+static int bind_state(seqnet_session *s, const sn_layer *L, sn_node_state *n, int32_t batch,
+                      sn_exec *e)
+{
+    int32_t per;
+    size_t count;
+    if (L->ops->state_size == NULL || !(s->carry || layer_stateful(L)))
+        return SEQNET_OK;
+    per = L->ops->state_size(L);
+    if (per <= 0)
+        return SEQNET_OK;
+    if (n->state_valid && n->state_batch != batch)
+        return sn_error(&s->obj, SEQNET_ESHAPE,
+                        "layer '%s' carries state for a batch of %d, this run has %d rows; "
+                        "reset the states to change the batch size",
+                        L->name, (int)n->state_batch, (int)batch);
+    count = (size_t)batch * (size_t)per;
+    if (!n->state_valid) {
+        if (ensure(&s->obj.alloc, (void **)&n->state, &n->state_cap, count * sizeof(float)) !=
+            SEQNET_OK)
+            return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for the state of '%s'",
+                            L->name);
+        memset(n->state, 0, count * sizeof(float));
+        n->state_batch = batch;
+        n->state_valid = 1;
+    }
+    e->state_in = n->state;
+    e->state_out = n->state;
+    return SEQNET_OK;
+}
+
+SEQNET_API int seqnet_session_set_stateful(seqnet_session *session, int on)
+{
+    if (session == NULL)
+        return SEQNET_EINVAL;
+    session->carry = on != 0;
+    return seqnet_session_reset_states(session);
+}
+
+SEQNET_API int seqnet_session_reset_states(seqnet_session *session)
+{
+    int32_t i;
+    if (session == NULL)
+        return SEQNET_EINVAL;
+    for (i = 0; i < session->model->n_layers; i++)
+        session->nodes[i].state_valid = 0;
+    return SEQNET_OK;
+}
+
 int sn_session_forward(seqnet_session *s, int training, uint64_t step)
 {
     const seqnet_model *m = s->model;
@@ -338,6 +397,8 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
         if (scratch > 0 && ensure(a, &n->scratch, &n->scratch_cap, scratch) != SEQNET_OK)
             return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for the workspace of '%s'",
                             L->name);
+        if ((st = bind_state(s, L, n, batch, &e)) != SEQNET_OK)
+            return st;
         sn_rng_seed(&rng, sn_seed_mix(L->seed, step));
         e.layer = L;
         e.params = m->params;

@@ -133,6 +133,12 @@ typedef struct sn_exec {
     int grad_in_accumulate[SN_MAX_INPUTS]; /* 1: add into grad_in[i]; 0: overwrite it */
 
     void *scratch;         /* ops->scratch_size bytes, kept from forward to backward */
+    /* Carried recurrent state (layers with ops->state_size): when state_in
+     * is not NULL the sequence starts from it instead of zeros; when
+     * state_out is not NULL the final state is written there (they may be
+     * the same buffer). [batch, state_size] floats; NULL when not carried. */
+    const float *state_in;
+    float *state_out;
     int training;          /* dropout and batch statistics on */
     sn_rng *rng;           /* the layer's random stream for this call (training) */
     sn_object *err;        /* where to put a message on failure */
@@ -174,6 +180,10 @@ struct sn_layer_ops {
      * scratch of that step's forward pass, for state that is not learned by
      * gradients (BatchNormalization's moving statistics). */
     void (*after_step)(const sn_layer *L, float *params, const void *scratch);
+    /* Optional: floats of recurrent state per sample that a session can
+     * carry from one run to the next (stateful layers, step-by-step
+     * inference); NULL or 0 when the layer has none. */
+    int32_t (*state_size)(const sn_layer *L);
     /* Optional: called once after the builder's initializers have filled the
      * layer's weights, for initial values a whole-tensor initializer cannot
      * express (the LSTM forget-gate bias of unit_forget_bias). */

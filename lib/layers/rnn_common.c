@@ -286,12 +286,12 @@ static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
     size_t T = (size_t)r->time;
     st->s = s;
     st->t = sn_rnn_step_time(r, s);
-    st->h_prev = s > 0 ? r->states + (size_t)(s - 1) * BH : r->zeros;
+    st->h_prev = s > 0 ? r->states + (size_t)(s - 1) * BH : (r->h0 != NULL ? r->h0 : r->zeros);
     st->h_out = r->states + (size_t)s * BH;
     st->c_prev = NULL;
     st->c_out = NULL;
     if (r->cells != NULL) {
-        st->c_prev = s > 0 ? r->cells + (size_t)(s - 1) * BH : r->zeros;
+        st->c_prev = s > 0 ? r->cells + (size_t)(s - 1) * BH : (r->c0 != NULL ? r->c0 : r->zeros);
         st->c_out = r->cells + (size_t)s * BH;
     }
     if (r->training) {
@@ -558,6 +558,19 @@ static void bind_layer(sn_rnn_run *r, const sn_exec *e)
     r->bias = c->use_bias ? e->params + L->params[2].offset : NULL;
     r->x = in->x;
     r->mask = in->mask;
+    r->h0 = NULL;
+    r->c0 = NULL;
+    if (e->state_in != NULL) {
+        r->h0 = e->state_in;
+        if (c->cell == SN_CELL_LSTM)
+            r->c0 = e->state_in + (size_t)in->batch * (size_t)c->units;
+    }
+}
+
+int32_t sn_rnn_layer_state_size(const sn_layer *L)
+{
+    const sn_rnn_config *c = L->config;
+    return c->cell == SN_CELL_LSTM ? 2 * c->units : c->units;
 }
 
 int sn_rnn_layer_forward(sn_exec *e)
@@ -571,6 +584,13 @@ int sn_rnn_layer_forward(sn_exec *e)
     sn_rnn_stamp(e);
     sn_rnn_forward(&r, e->rng);
     sn_rnn_write_output(&r, out->x, (size_t)c->units, c->return_sequences, 0);
+    if (e->state_out != NULL && r.time > 0) {
+        /* The state after the last step (masked rows carried theirs). */
+        size_t bh = (size_t)r.batch * (size_t)r.units;
+        memcpy(e->state_out, r.states + (size_t)(r.time - 1) * bh, bh * sizeof(float));
+        if (r.cells != NULL)
+            memcpy(e->state_out + bh, r.cells + (size_t)(r.time - 1) * bh, bh * sizeof(float));
+    }
     if (c->return_sequences && out->mask != NULL && e->in[0]->mask != NULL &&
         out->mask != e->in[0]->mask)
         memcpy(out->mask, e->in[0]->mask, (size_t)out->batch * (size_t)out->time);

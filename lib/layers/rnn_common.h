@@ -100,6 +100,8 @@ typedef struct sn_rnn_run {
     const float *bias;         /* [G*H] or GRU reset_after [2, G*H]; NULL without bias */
     const float *x;            /* [B, T, I] */
     const uint8_t *mask;       /* [B, T] or NULL */
+    const float *h0;           /* [B, H] initial state, or NULL for zeros */
+    const float *c0;           /* [B, H] LSTM initial cell state, or NULL for zeros */
 
     /* scratch views (set by sn_rnn_bind) */
     float *proj;               /* [B*T, G*H], (b, t) rows: projection, then gates, then dZ */
@@ -258,6 +260,8 @@ int sn_rnn_layer_infer(const sn_layer *L, const sn_shape *in, int32_t n_in, sn_s
 int sn_rnn_layer_declare(sn_layer *L, sn_object *err);
 size_t sn_rnn_layer_scratch(const sn_layer *L, int32_t batch, const sn_shape *in, int training);
 int sn_rnn_layer_forward(sn_exec *e);
+/* Floats of carried state per sample: H (LSTM: 2H, h then c). */
+int32_t sn_rnn_layer_state_size(const sn_layer *L);
 int sn_rnn_layer_backward(sn_exec *e);
 
 /*

@@ -49,7 +49,7 @@ void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 
 static const int32_t simple_rnn_allowed[] = {
     SEQNET_OPT_UNITS,       SEQNET_OPT_ACTIVATION,   SEQNET_OPT_USE_BIAS,
-    SEQNET_OPT_RETURN_SEQUENCES, SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_DROPOUT,
+    SEQNET_OPT_RETURN_SEQUENCES, SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL, SEQNET_OPT_DROPOUT,
     SEQNET_OPT_RECURRENT_DROPOUT, SEQNET_OPT_TRAINABLE, 0};
 
 const sn_layer_ops sn_simple_rnn_ops = {
@@ -67,4 +67,5 @@ const sn_layer_ops sn_simple_rnn_ops = {
     .scratch_size = sn_rnn_layer_scratch,
     .forward = sn_rnn_layer_forward,
     .backward = sn_rnn_layer_backward,
+    .state_size = sn_rnn_layer_state_size,
 };

@@ -1049,6 +1049,13 @@ static int fit_inner(seqnet_trainer *t, const seqnet_data *train, const seqnet_d
     return SEQNET_OK;
 }
 
+SEQNET_API int seqnet_trainer_reset_states(seqnet_trainer *trainer)
+{
+    if (trainer == NULL)
+        return SEQNET_EINVAL;
+    return seqnet_session_reset_states(trainer->session);
+}
+
 /* ---- history ---- */
 
 SEQNET_API int32_t seqnet_trainer_n_logs(const seqnet_trainer *trainer)
