@@ -72,6 +72,16 @@ _sig("seqnet_model_set_weight", ctypes.c_int, _P, ctypes.c_int32, ctypes.c_int32
 _sig("seqnet_model_output_shape", ctypes.c_int, _P, ctypes.c_int32, _I32P, _I32P)
 _sig("seqnet_session_new", ctypes.c_int, _P, ctypes.POINTER(_P))
 _sig("seqnet_session_free", None, _P)
+_sig("seqnet_session_set_stateful", ctypes.c_int, _P, ctypes.c_int)
+_sig("seqnet_session_reset_states", ctypes.c_int, _P)
+_sig("seqnet_trainer_reset_states", ctypes.c_int, _P)
+_sig("seqnet_session_set_input_tokens", ctypes.c_int, _P, ctypes.c_int32, _I32P, ctypes.c_int32,
+     ctypes.c_int32)
+_sig("seqnet_session_set_input_floats", ctypes.c_int, _P, ctypes.c_int32, _F32P,
+     ctypes.c_int32, ctypes.c_int32, ctypes.c_int32)
+_sig("seqnet_session_run", ctypes.c_int, _P)
+_sig("seqnet_session_output_shape", ctypes.c_int, _P, ctypes.c_int32, _I32P, _I32P, _I32P)
+_sig("seqnet_session_get_output", ctypes.c_int, _P, ctypes.c_int32, _F32P, ctypes.c_int64)
 _sig("seqnet_session_predict", ctypes.c_int, _P, _P, ctypes.c_int32, _F32P, ctypes.c_int64,
      ctypes.c_int32)
 _sig("seqnet_data_new", ctypes.c_int, _P, ctypes.POINTER(_P))
@@ -128,6 +138,8 @@ _sig("seqnet_loader_text_info", ctypes.c_int, _P, ctypes.c_int32,
 _sig("seqnet_loader_take_tokenizer", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(_P))
 _sig("seqnet_loader_take_vectorizer", ctypes.c_int, _P, ctypes.c_int32, ctypes.POINTER(_P))
 _sig("seqnet_trainer_get_param", ctypes.c_int, _P, ctypes.c_int, _F64P)
+_sig("seqnet_model_export_safetensors", ctypes.c_int, _P, ctypes.POINTER(ctypes.c_void_p),
+     ctypes.POINTER(ctypes.c_size_t))
 
 # Pinned C enum values (include/seqnet/graph.h, train.h).
 OPT = dict(units=1, activation=2, use_bias=3, rate=4, input_dim=5, output_dim=6, mask_zero=7,
@@ -1096,6 +1108,22 @@ class Model:
     def __call__(self, x):
         return self.predict(x)
 
+    def reset_states(self):
+        """Forget the state carried by stateful recurrent layers (Keras's
+        model.reset_states()), in prediction and in training."""
+        if self._session:
+            _check(_lib.seqnet_session_reset_states(self._session), self._session)
+        if self._trainer:
+            _check(_lib.seqnet_trainer_reset_states(self._trainer), self._trainer)
+
+    def stream(self):
+        """A step-by-step reader for a single-input model: feed a message
+        token by token (or chunk by chunk) and read the output after each
+        feed; it equals predict() on the tokens fed so far. Each stream has
+        its own session (one per thread)."""
+        self._need_built()
+        return Stream(self)
+
     # persistence --------------------------------------------------------------
     def to_bytes(self, include_optimizer=True, texts=None, metadata=None):
         """The model as seqnet file bytes. With include_optimizer (Keras's
@@ -1133,6 +1161,26 @@ class Model:
                              metadata=metadata)
         with open(filepath, "wb") as f:
             f.write(data)
+
+    def export_safetensors(self, path=None):
+        """The weights in the safetensors layout (tensors named
+        "<layer>/<weight>", Keras shapes, float32), for tools such as the
+        safetensors package. Returns the bytes, or writes them to `path`
+        (Python does the I/O) and returns None. Weights only: load the model
+        itself from a file written by save()."""
+        self._need_built()
+        p, n = ctypes.c_void_p(), ctypes.c_size_t()
+        _check(_lib.seqnet_model_export_safetensors(self._handle, ctypes.byref(p),
+                                                    ctypes.byref(n)))
+        try:
+            data = ctypes.string_at(p.value, n.value)
+        finally:
+            _lib.seqnet_free(p)
+        if path is None:
+            return data
+        with open(path, "wb") as f:
+            f.write(data)
+        return None
 
     @classmethod
     def _from_loader(cls, loader):
@@ -1229,6 +1277,53 @@ def load_model(filepath):
     """Read a model file written by Model.save (Python reads the file)."""
     with open(filepath, "rb") as f:
         return load_model_from_bytes(f.read())
+
+
+class Stream:
+    """Step-by-step inference on one model (see Model.stream)."""
+
+    def __init__(self, model):
+        if len(model._inputs) != 1:
+            raise ValueError("streams read single-input models")
+        self._model = model
+        s = _P()
+        _check(_lib.seqnet_session_new(model._handle, ctypes.byref(s)), model._handle)
+        self._h = s
+        _check(_lib.seqnet_session_set_stateful(s, 1), s)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            _lib.seqnet_session_free(self._h)
+            self._h = None
+
+    def reset(self):
+        """Start a new message."""
+        _check(_lib.seqnet_session_reset_states(self._h), self._h)
+
+    def feed(self, chunk):
+        """Feed the next token ids (an int, a list or a 1-D array; for a float
+        sequence model, a list of feature vectors) and return the output."""
+        m = self._model
+        if isinstance(chunk, int):
+            chunk = [chunk]
+        if m._input_is_tokens[0]:
+            b = _Buf([list(chunk)] if _np is None else _np.asarray(chunk).reshape(1, -1), "i")
+            st = _lib.seqnet_session_set_input_tokens(self._h, 0, b.ptr, 1, b.shape[1])
+        else:
+            arr = chunk if _np is None else _np.asarray(chunk, dtype=_np.float32)
+            b = _Buf([arr] if _np is None else arr.reshape(1, len(arr), -1), "f")
+            st = _lib.seqnet_session_set_input_floats(self._h, 0, b.ptr, 1, b.shape[1],
+                                                      b.shape[2])
+        _check(st, self._h)
+        _check(_lib.seqnet_session_run(self._h), self._h)
+        bt, tt, ft = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
+        _check(_lib.seqnet_session_output_shape(self._h, 0, ctypes.byref(bt), ctypes.byref(tt),
+                                                ctypes.byref(ft)), self._h)
+        shape = (ft.value,) if tt.value == 0 else (tt.value, ft.value)
+        count = ft.value * max(tt.value, 1)
+        buf = (ctypes.c_float * count)()
+        _check(_lib.seqnet_session_get_output(self._h, 0, buf, count), self._h)
+        return _to_output(buf, shape)
 
 
 def _progress(epoch, done, total, logs, epochs):

@@ -6,8 +6,10 @@ get_weights() in Keras's layouts and gate order: kernel (input_dim, G*units),
 recurrent_kernel (units, G*units), bias (G*units,) -- LSTM gates i, f, c, o;
 GRU gates z, r, h with a (2, 3*units) bias when reset_after (the default).
 
-Not yet supported (they raise NotImplementedError): return_state, stateful,
-initial_state=..., non-default initializers, regularizers and constraints.
+stateful=True carries each batch's final state into the next batch (Keras's
+stateful RNNs; model.reset_states() forgets it). Not yet supported (they
+raise NotImplementedError): return_state, initial_state=..., non-default
+initializers, regularizers and constraints.
 """
 import sys
 
@@ -44,8 +46,6 @@ class _Recurrent(_m.Layer):
         super().__init__(**kw)
         if return_state:
             raise NotImplementedError("return_state is not supported yet")
-        if stateful:
-            raise NotImplementedError("stateful is not supported yet")
         if int(units) < 1:
             raise ValueError("units must be >= 1")
         self.units = int(units)
@@ -55,6 +55,7 @@ class _Recurrent(_m.Layer):
         self.recurrent_dropout = float(recurrent_dropout)
         self.return_sequences = bool(return_sequences)
         self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
 
     def __call__(self, inputs, initial_state=None, mask=None, training=None, **kwargs):
         if initial_state is not None:
@@ -69,6 +70,8 @@ class _Recurrent(_m.Layer):
              ("use_bias", _flag(self.use_bias)),
              ("return_sequences", _flag(self.return_sequences)),
              ("go_backwards", _flag(self.go_backwards))]
+        if self.stateful:
+            o.append(("stateful", 1))
         if self.dropout:
             o.append(("dropout", self.dropout))
         if self.recurrent_dropout:

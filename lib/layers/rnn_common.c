@@ -219,6 +219,8 @@ void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t b
     r->units = c->units;
     r->gates = c->gates;
     r->training = training;
+    r->h0 = NULL; /* zero initial state unless the caller gives one */
+    r->c0 = NULL;
     layout(r, c, scratch, batch, time, in_features, training);
 }
 

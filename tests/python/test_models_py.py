@@ -231,6 +231,32 @@ def save_load_round_trip_and_resume_fit(tmpdir=None):
         raise AssertionError("garbage loaded")
 
 
+@test
+def stream_feeds_match_predict_and_stateful_lstm_carries_state():
+    seqnet.set_seed(11)
+    model = seqnet.Sequential([layers.Embedding(30, 4, mask_zero=True),
+                               layers.LSTM(6),
+                               layers.Dense(1, activation="sigmoid")])
+    msg = np.array([[3, 7, 1, 9, 12, 4, 4, 2]], np.int32)
+    model._build_now(msg)
+    stream = model.stream()
+    for t in range(1, msg.shape[1] + 1):
+        out = stream.feed(int(msg[0, t - 1]))
+        whole = model.predict(msg[:, :t])
+        assert np.array_equal(out, whole[0]), (t, out, whole)
+    stream.reset()
+    assert np.array_equal(stream.feed(msg[0, :3]), model.predict(msg[:, :3])[0])
+    # Keras stateful: successive predict calls continue the sequence.
+    st = seqnet.Sequential([layers.LSTM(5, stateful=True, input_shape=(4, 1)),
+                            layers.Dense(1)])
+    x = np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4, 1)
+    a = st.predict(x[:1])
+    b = st.predict(x[:1])
+    assert not np.array_equal(a, b)
+    st.reset_states()
+    assert np.array_equal(st.predict(x[:1]), a)
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:
