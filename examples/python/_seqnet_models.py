@@ -147,7 +147,7 @@ OPT = dict(units=1, activation=2, use_bias=3, rate=4, input_dim=5, output_dim=6,
            dilation_rate=24, pool_size=25, axis=26, momentum=27, epsilon=28, center=29,
            scale=30, gate_bias=31, recurrent_activation=40, return_sequences=41,
            return_state=42, go_backwards=43, stateful=44, unit_forget_bias=45, dropout=46,
-           recurrent_dropout=47, reset_after=48, merge_mode=49)
+           recurrent_dropout=47, reset_after=48, merge_mode=49, layer=50, state_index=51)
 _LOSSES = {"binary_crossentropy": 1, "categorical_crossentropy": 3,
            "sparse_categorical_crossentropy": 4, "mean_squared_error": 5, "mse": 5,
            "mean_absolute_error": 6, "mae": 6}

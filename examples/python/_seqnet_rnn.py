@@ -7,9 +7,11 @@ recurrent_kernel (units, G*units), bias (G*units,) -- LSTM gates i, f, c, o;
 GRU gates z, r, h with a (2, 3*units) bias when reset_after (the default).
 
 stateful=True carries each batch's final state into the next batch (Keras's
-stateful RNNs; model.reset_states() forgets it). Not yet supported (they
-raise NotImplementedError): return_state, initial_state=..., non-default
-initializers, regularizers and constraints.
+stateful RNNs; model.reset_states() forgets it). return_state=True makes the
+layer return [output, h] ([output, h, c] for an LSTM), and a layer called
+with initial_state=[h] ([h, c]) starts from those tensors, as in Keras's
+encoder-decoder models. Not supported (they raise NotImplementedError):
+non-default initializers, regularizers and constraints.
 """
 import sys
 
@@ -44,8 +46,7 @@ class _Recurrent(_m.Layer):
                     continue  # Keras's implementation choice does not change results
                 raise NotImplementedError("%s=%r is not supported yet" % (key, value))
         super().__init__(**kw)
-        if return_state:
-            raise NotImplementedError("return_state is not supported yet")
+        self.return_state = bool(return_state)
         if int(units) < 1:
             raise ValueError("units must be >= 1")
         self.units = int(units)
@@ -58,12 +59,24 @@ class _Recurrent(_m.Layer):
         self.stateful = bool(stateful)
 
     def __call__(self, inputs, initial_state=None, mask=None, training=None, **kwargs):
-        if initial_state is not None:
-            raise NotImplementedError("initial_state is not supported yet")
         if mask is not None:
             raise NotImplementedError("pass masks through Embedding(mask_zero=True) or "
                                       "sequence lengths")
-        return super().__call__(inputs, **kwargs)
+        if isinstance(inputs, (list, tuple)):
+            inputs, initial_state = inputs[0], list(inputs[1:]) or initial_state
+        ins = [inputs]
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+            need = 2 if self._class == "LSTM" else 1
+            if len(states) != need:
+                raise ValueError("%s takes %d initial state tensor(s)" % (self._class, need))
+            ins += states
+        out = super().__call__(ins, **kwargs)
+        if not self.return_state:
+            return out
+        n = 2 if self._class == "LSTM" else 1
+        return [out] + [RNNState(index=i)(out) for i in range(n)]
 
     def _options(self):
         o = [("units", self.units), ("activation", self.activation),
@@ -72,11 +85,26 @@ class _Recurrent(_m.Layer):
              ("go_backwards", _flag(self.go_backwards))]
         if self.stateful:
             o.append(("stateful", 1))
+        if self.return_state:
+            o.append(("return_state", 1))
         if self.dropout:
             o.append(("dropout", self.dropout))
         if self.recurrent_dropout:
             o.append(("recurrent_dropout", self.recurrent_dropout))
         return o
+
+
+class RNNState(_m.Layer):
+    """The final state of a recurrent layer built with return_state=True
+    (made for you when such a layer is called; kind SEQNET_LAYER_RNN_STATE)."""
+    _kind = 45
+
+    def __init__(self, index=0, **kw):
+        super().__init__(**kw)
+        self.index = int(index)
+
+    def _options(self):
+        return [("state_index", self.index)]
 
 
 class SimpleRNN(_Recurrent):
@@ -168,3 +196,4 @@ class TimeDistributed(_m.Layer):
 for _cls in (SimpleRNN, LSTM, GRU, Bidirectional):
     _m.register_layer(_cls)
 _m.register_layer(TimeDistributed)
+_m.register_layer(RNNState)

@@ -67,7 +67,12 @@ enum seqnet_layer_kind {
     SEQNET_LAYER_LSTM = 41,
     SEQNET_LAYER_GRU = 42,
     SEQNET_LAYER_BIDIRECTIONAL = 43,
-    SEQNET_LAYER_TIME_DISTRIBUTED = 44
+    SEQNET_LAYER_TIME_DISTRIBUTED = 44,
+    /** The final state of a recurrent layer built with return_state = 1
+     *  (Keras's `output, h, c = LSTM(..., return_state=True)(x)`): one input,
+     *  the recurrent node; SEQNET_OPT_STATE_INDEX picks h (0) or, for an
+     *  LSTM, c (1); output [units]. @since 0.1.0 */
+    SEQNET_LAYER_RNN_STATE = 45
 };
 
 /** Option keys. Values are pinned (they are stored in model files). */
@@ -108,7 +113,9 @@ enum seqnet_option_key {
     /** string: the class Bidirectional wraps, "SimpleRNN", "LSTM" or "GRU"
         (required by SEQNET_LAYER_BIDIRECTIONAL, whose other options are the
         wrapped layer's: units, activation, return_sequences, ...). @since 0.1.0 */
-    SEQNET_OPT_LAYER = 50
+    SEQNET_OPT_LAYER = 50,
+    /** int: which state SEQNET_LAYER_RNN_STATE returns: 0 = h, 1 = c (LSTM). @since 0.1.0 */
+    SEQNET_OPT_STATE_INDEX = 51
 };
 
 /* ---- options ------------------------------------------------------------ */
@@ -175,6 +182,11 @@ SEQNET_API SEQNET_NODISCARD int seqnet_graph_input_vector(seqnet_graph *graph, i
 
 /**
  * Add a layer node.
+ *
+ * Recurrent layers (SimpleRNN, LSTM, GRU) take their initial state as
+ * optional extra inputs, Keras's `initial_state`: vector nodes of width
+ * `units`, h for SimpleRNN and GRU, h then c for an LSTM; gradients flow
+ * into them.
  *
  * @param kind      a SEQNET_LAYER_* value.
  * @param opts      the layer's arguments; borrowed (read during the call);

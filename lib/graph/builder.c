@@ -304,6 +304,11 @@ SEQNET_API int seqnet_graph_add(seqnet_graph *graph, int kind, const seqnet_opti
                         &graph->obj.alloc, &graph->obj);
     if (st != SEQNET_OK)
         return st;
+    if (kind == SEQNET_LAYER_RNN_STATE &&
+        (st = sn_rnn_state_check(&graph->nodes[inputs[0]], L, &graph->obj)) != SEQNET_OK) {
+        sn_layer_release(L, &graph->obj.alloc);
+        return st;
+    }
     *node = graph->n_nodes++;
     return SEQNET_OK;
 }

@@ -60,10 +60,15 @@ typedef struct sn_node_state {
     void *scratch;
     size_t scratch_cap;
     int grad_written;
-    float *state;            /* carried recurrent state [state_batch, state_size] */
+    float *state;            /* recurrent final state [state_batch, state_size]: carried
+                                between runs, read by SEQNET_LAYER_RNN_STATE nodes */
     size_t state_cap;
     int32_t state_batch;
-    int state_valid;
+    int state_valid;         /* carried state is live (a reset makes the next run start at 0) */
+    float *state_grad;       /* gradient of that final state, backward */
+    size_t state_grad_cap;
+    int state_grad_written;
+    sn_tensor state_view;    /* what an RNN_STATE node reads: one state of this node */
 } sn_node_state;
 
 typedef struct sn_feed {

@@ -14,7 +14,7 @@ static int key_known(int key)
 {
     return (key >= SEQNET_OPT_UNITS && key <= SEQNET_OPT_TRAINABLE) ||
            (key >= SEQNET_OPT_FILTERS && key <= SEQNET_OPT_GATE_BIAS) ||
-           (key >= SEQNET_OPT_RECURRENT_ACTIVATION && key <= SEQNET_OPT_LAYER);
+           (key >= SEQNET_OPT_RECURRENT_ACTIVATION && key <= SEQNET_OPT_STATE_INDEX);
 }
 
 SEQNET_API int seqnet_options_new(seqnet_context *ctx, seqnet_options **out)

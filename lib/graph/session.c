@@ -85,6 +85,7 @@ SEQNET_API void seqnet_session_free(seqnet_session *session)
             sn_free(&a, n->grad);
             sn_free(&a, n->scratch);
             sn_free(&a, n->state);
+            sn_free(&a, n->state_grad);
         }
     }
     sn_free(&a, session->nodes);
@@ -261,11 +262,12 @@ static int bind_input(seqnet_session *s, int32_t k, int32_t node, int32_t batch)
     return SEQNET_OK;
 }
 
-/* Whether a layer was built with Keras's stateful=True. */
-static int layer_stateful(const sn_layer *L)
+/* Whether a layer was built with an int option set to 1 (Keras's
+ * stateful=True, return_state=True). */
+static int layer_flag(const sn_layer *L, int key)
 {
     int64_t v = 0;
-    return sn_opts_int(&L->opts, SEQNET_OPT_STATEFUL, &v) == 1 && v != 0;
+    return sn_opts_int(&L->opts, key, &v) == 1 && v != 0;
 }
 
 /* Give a recurrent layer its carried state when the session carries state
@@ -276,29 +278,47 @@ static int bind_state(seqnet_session *s, const sn_layer *L, sn_node_state *n, in
 {
     int32_t per;
     size_t count;
-    if (L->ops->state_size == NULL || !(s->carry || layer_stateful(L)))
+    int carry, keep;
+    if (L->ops->state_size == NULL)
         return SEQNET_OK;
+    carry = s->carry || layer_flag(L, SEQNET_OPT_STATEFUL);
+    keep = layer_flag(L, SEQNET_OPT_RETURN_STATE);
     per = L->ops->state_size(L);
-    if (per <= 0)
+    if (per <= 0 || (!carry && !keep))
         return SEQNET_OK;
-    if (n->state_valid && n->state_batch != batch)
+    if (carry && n->state_valid && n->state_batch != batch)
         return sn_error(&s->obj, SEQNET_ESHAPE,
                         "layer '%s' carries state for a batch of %d, this run has %d rows; "
                         "reset the states to change the batch size",
                         L->name, (int)n->state_batch, (int)batch);
     count = (size_t)batch * (size_t)per;
-    if (!n->state_valid) {
+    if (!carry || !n->state_valid) {
         if (ensure(&s->obj.alloc, (void **)&n->state, &n->state_cap, count * sizeof(float)) !=
             SEQNET_OK)
             return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for the state of '%s'",
                             L->name);
         memset(n->state, 0, count * sizeof(float));
         n->state_batch = batch;
-        n->state_valid = 1;
+        n->state_valid = carry;
     }
-    e->state_in = n->state;
+    e->state_in = carry ? n->state : NULL;
     e->state_out = n->state;
     return SEQNET_OK;
+}
+
+/* The input an RNN_STATE node reads: a view of one state of its recurrent
+ * node, kept in that node's state buffer. */
+static const sn_tensor *state_input(seqnet_session *s, const sn_layer *L, int32_t batch)
+{
+    sn_node_state *p = &s->nodes[L->inputs[0]];
+    int32_t units = L->out_shape.features;
+    p->state_view.x = p->state + (size_t)sn_rnn_state_index(L) * (size_t)batch * (size_t)units;
+    p->state_view.ids = NULL;
+    p->state_view.mask = NULL;
+    p->state_view.batch = batch;
+    p->state_view.time = 1;
+    p->state_view.features = units;
+    return &p->state_view;
 }
 
 SEQNET_API int seqnet_session_set_stateful(seqnet_session *session, int on)
@@ -356,7 +376,7 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
             const sn_node_state *src = &s->nodes[L->inputs[j]];
             in_shapes[j] = src->shape;
             in_shapes[j].masked = src->t.mask != NULL;
-            e.in[j] = &src->t;
+            e.in[j] = L->kind == SEQNET_LAYER_RNN_STATE ? state_input(s, L, batch) : &src->t;
             if (L->ops->mask_mode == SN_MASK_REFUSE && src->t.mask != NULL)
                 return sn_layer_shape_error(L, &s->obj,
                                             "input carries a padding mask this layer cannot "
@@ -436,8 +456,10 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
 void sn_session_clear_grads(seqnet_session *s)
 {
     int32_t i;
-    for (i = 0; i < s->model->n_layers; i++)
+    for (i = 0; i < s->model->n_layers; i++) {
         s->nodes[i].grad_written = 0;
+        s->nodes[i].state_grad_written = 0;
+    }
 }
 
 float *sn_session_grad_buffer(seqnet_session *s, int32_t node, size_t count)
@@ -461,8 +483,17 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
         sn_node_state *n = &s->nodes[i];
         sn_exec e;
 
-        if (L->ops == NULL || !n->grad_written || s->skipped[i])
+        if (L->ops == NULL || (!n->grad_written && !n->state_grad_written) || s->skipped[i])
             continue;
+        if (!n->grad_written) {
+            /* Only the final state is read (return_state): the output's
+             * gradient is zero. */
+            if (sn_session_grad_buffer(s, i, sn_tensor_size(&n->t)) == NULL)
+                return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for gradients of '%s'",
+                                L->name);
+            memset(n->grad, 0, sn_tensor_size(&n->t) * sizeof(float));
+            n->grad_written = 1;
+        }
         if (s->fused_from[i] >= 0) {
             int32_t ei = s->fused_from[i];
             const sn_layer *emb = &m->layers[ei];
@@ -485,6 +516,21 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
                 e.grad_in[j] = NULL; /* no gradient for model inputs */
                 continue;
             }
+            if (L->kind == SEQNET_LAYER_RNN_STATE) {
+                /* Into the recurrent node's final-state gradient. */
+                size_t per = (size_t)m->layers[src].ops->state_size(&m->layers[src]);
+                size_t units = (size_t)L->out_shape.features, batch = (size_t)n->t.batch;
+                if (ensure(&s->obj.alloc, (void **)&sn->state_grad, &sn->state_grad_cap,
+                           batch * per * sizeof(float)) != SEQNET_OK)
+                    return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for state gradients");
+                if (!sn->state_grad_written)
+                    memset(sn->state_grad, 0, batch * per * sizeof(float));
+                sn->state_grad_written = 1;
+                e.in[j] = state_input(s, L, n->t.batch);
+                e.grad_in[j] = sn->state_grad + (size_t)sn_rnn_state_index(L) * batch * units;
+                e.grad_in_accumulate[j] = 1;
+                continue;
+            }
             if (sn_session_grad_buffer(s, src, sn_tensor_size(&sn->t)) == NULL)
                 return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for gradients of '%s'",
                                 m->layers[src].name);
@@ -503,6 +549,7 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
         e.out = &n->t;
         e.grad_out = n->grad;
         e.scratch = n->scratch;
+        e.state_grad = n->state_grad_written ? n->state_grad : NULL;
         e.training = 1;
         e.err = &s->obj;
         if (L->ops->backward == NULL)
@@ -511,7 +558,7 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
         if ((st = L->ops->backward(&e)) != SEQNET_OK)
             return st;
         for (j = 0; j < L->n_inputs; j++)
-            if (e.grad_in[j] != NULL)
+            if (e.grad_in[j] != NULL && L->kind != SEQNET_LAYER_RNN_STATE)
                 s->nodes[L->inputs[j]].grad_written = 1;
     }
     return SEQNET_OK;

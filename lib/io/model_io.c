@@ -839,6 +839,9 @@ static int read_graph(seqnet_loader *l, const uint8_t *data, size_t len, seqnet_
             m->n_layers = (int32_t)i + 1;
             if (st != SEQNET_OK)
                 goto fail;
+            if (kind == SEQNET_LAYER_RNN_STATE &&
+                (st = sn_rnn_state_check(&m->layers[L->inputs[0]], L, &l->obj)) != SEQNET_OK)
+                goto fail;
             if ((L->trainable != 0) != (trainable != 0) && trainable == 0) {
                 /* trainable was saved separately from the options in older writers */
                 L->trainable = 0;

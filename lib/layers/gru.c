@@ -145,7 +145,7 @@ static const int32_t gru_allowed[] = {SEQNET_OPT_UNITS,
                                       SEQNET_OPT_USE_BIAS,
                                       SEQNET_OPT_RESET_AFTER,
                                       SEQNET_OPT_RETURN_SEQUENCES,
-                                      SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL,
+                                      SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL, SEQNET_OPT_RETURN_STATE,
                                       SEQNET_OPT_DROPOUT,
                                       SEQNET_OPT_RECURRENT_DROPOUT,
                                       SEQNET_OPT_TRAINABLE,
@@ -156,7 +156,7 @@ const sn_layer_ops sn_gru_ops = {
     .class_name = "GRU",
     .auto_name = "gru",
     .min_inputs = 1,
-    .max_inputs = 1,
+    .max_inputs = 2, /* + initial_state */
     .mask_mode = SN_MASK_PRODUCE, /* the input's mask when returning sequences, else none */
     .config_size = sizeof(sn_rnn_config),
     .allowed_opts = gru_allowed,

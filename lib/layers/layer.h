@@ -139,6 +139,9 @@ typedef struct sn_exec {
      * the same buffer). [batch, state_size] floats; NULL when not carried. */
     const float *state_in;
     float *state_out;
+    /* backward: the gradient of the final state written to state_out
+     * ([batch, state_size]), or NULL when nothing read it. */
+    const float *state_grad;
     int training;          /* dropout and batch statistics on */
     sn_rng *rng;           /* the layer's random stream for this call (training) */
     sn_object *err;        /* where to put a message on failure */
@@ -201,6 +204,11 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
 int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_tensor *ids,
                                   const float *grad_out, uint8_t *row_flags, int32_t *touched,
                                   int32_t *n_touched, sn_object *err);
+
+/* SEQNET_LAYER_RNN_STATE (rnn_state.c): which state it reads (0 h, 1 c),
+ * and the build-time check of the recurrent node it reads. */
+int sn_rnn_state_index(const sn_layer *L);
+int sn_rnn_state_check(const sn_layer *producer, const sn_layer *L, sn_object *err);
 
 /* Helpers shared by layers. */
 /* Set a build-time shape error naming the layer. Returns SEQNET_ESHAPE. */

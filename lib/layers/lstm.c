@@ -88,7 +88,7 @@ static const int32_t lstm_allowed[] = {SEQNET_OPT_UNITS,
                                        SEQNET_OPT_USE_BIAS,
                                        SEQNET_OPT_UNIT_FORGET_BIAS,
                                        SEQNET_OPT_RETURN_SEQUENCES,
-                                       SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL,
+                                       SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL, SEQNET_OPT_RETURN_STATE,
                                        SEQNET_OPT_DROPOUT,
                                        SEQNET_OPT_RECURRENT_DROPOUT,
                                        SEQNET_OPT_TRAINABLE,
@@ -99,7 +99,7 @@ const sn_layer_ops sn_lstm_ops = {
     .class_name = "LSTM",
     .auto_name = "lstm",
     .min_inputs = 1,
-    .max_inputs = 1,
+    .max_inputs = 3, /* + initial_state */
     .mask_mode = SN_MASK_PRODUCE, /* the input's mask when returning sequences, else none */
     .config_size = sizeof(sn_rnn_config),
     .allowed_opts = lstm_allowed,

@@ -28,6 +28,8 @@ extern const sn_layer_ops sn_highway_ops;
 extern const sn_layer_ops sn_batch_normalization_ops;
 extern const sn_layer_ops sn_layer_normalization_ops;
 
+extern const sn_layer_ops sn_rnn_state_ops;
+
 const sn_layer_ops *sn_layer_ops_for_kind(int32_t kind)
 {
     switch (kind) {
@@ -53,6 +55,7 @@ const sn_layer_ops *sn_layer_ops_for_kind(int32_t kind)
     case SEQNET_LAYER_LSTM: return &sn_lstm_ops;
     case SEQNET_LAYER_GRU: return &sn_gru_ops;
     case SEQNET_LAYER_BIDIRECTIONAL: return &sn_bidirectional_ops;
+    case SEQNET_LAYER_RNN_STATE: return &sn_rnn_state_ops;
     default: return NULL;
     }
 }

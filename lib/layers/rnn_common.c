@@ -96,6 +96,8 @@ int sn_rnn_parse(const sn_layer *L, int32_t cell, sn_rnn_config *c, sn_object *e
                         &c->return_sequences)) != SEQNET_OK ||
         (rc = read_flag(L, err, SEQNET_OPT_GO_BACKWARDS, "go_backwards", 0,
                         &c->go_backwards)) != SEQNET_OK ||
+        (rc = read_flag(L, err, SEQNET_OPT_RETURN_STATE, "return_state", 0,
+                        &c->return_state)) != SEQNET_OK ||
         (rc = read_rate(L, err, SEQNET_OPT_DROPOUT, "dropout", &c->dropout)) != SEQNET_OK ||
         (rc = read_rate(L, err, SEQNET_OPT_RECURRENT_DROPOUT, "recurrent_dropout",
                         &c->recurrent_dropout)) != SEQNET_OK)
@@ -221,6 +223,8 @@ void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t b
     r->training = training;
     r->h0 = NULL; /* zero initial state unless the caller gives one */
     r->c0 = NULL;
+    r->d_hT = NULL;
+    r->d_cT = NULL;
     layout(r, c, scratch, batch, time, in_features, training);
 }
 
@@ -416,9 +420,16 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
 
     memset(r->dh, 0, B * H * sizeof(float));
     memset(r->dc, 0, B * H * sizeof(float));
+    /* Gradients of the returned final state (return_state): the final state
+     * is the state after the last step, so they start the backward walk. */
+    if (r->d_hT != NULL)
+        memcpy(r->dh, r->d_hT, B * H * sizeof(float));
+    if (r->d_cT != NULL)
+        memcpy(r->dc, r->d_cT, B * H * sizeof(float));
     if (!sequences)
         for (b = 0; b < B; b++)
-            memcpy(r->dh + b * H, d_out + b * ld, H * sizeof(float));
+            for (j = 0; j < H; j++)
+                r->dh[b * H + j] += d_out[b * ld + j];
 
     for (s = r->time - 1; s >= 0; s--) {
         sn_rnn_step st;
@@ -530,7 +541,15 @@ int sn_rnn_layer_infer(const sn_layer *L, const sn_shape *in, int32_t n_in, sn_s
                        sn_object *err)
 {
     const sn_rnn_config *c = L->config;
-    (void)n_in;
+    int32_t n_states = c->cell == SN_CELL_LSTM ? 2 : 1, k;
+    if (n_in != 1 && n_in != 1 + n_states)
+        return sn_layer_shape_error(L, err, c->cell == SN_CELL_LSTM
+                                                ? "initial_state takes two inputs, h and c"
+                                                : "initial_state takes one input, h");
+    for (k = 1; k < n_in; k++)
+        if (in[k].is_tokens || in[k].time != SN_TIME_VECTOR || in[k].features != c->units)
+            return sn_layer_shape_error(L, err, "an initial state must be a float vector of "
+                                                "width units");
     return sn_rnn_infer_shape(L, c, c->units, in, out, err);
 }
 
@@ -560,12 +579,20 @@ static void bind_layer(sn_rnn_run *r, const sn_exec *e)
     r->bias = c->use_bias ? e->params + L->params[2].offset : NULL;
     r->x = in->x;
     r->mask = in->mask;
-    r->h0 = NULL;
-    r->c0 = NULL;
-    if (e->state_in != NULL) {
+    if (e->n_inputs > 1) {
+        /* Keras's initial_state inputs: h (and c for an LSTM). */
+        r->h0 = e->in[1]->x;
+        if (c->cell == SN_CELL_LSTM && e->n_inputs > 2)
+            r->c0 = e->in[2]->x;
+    } else if (e->state_in != NULL) {
         r->h0 = e->state_in;
         if (c->cell == SN_CELL_LSTM)
             r->c0 = e->state_in + (size_t)in->batch * (size_t)c->units;
+    }
+    if (e->state_grad != NULL) {
+        r->d_hT = e->state_grad;
+        if (c->cell == SN_CELL_LSTM)
+            r->d_cT = e->state_grad + (size_t)in->batch * (size_t)c->units;
     }
 }
 
@@ -616,6 +643,15 @@ int sn_rnn_layer_backward(sn_exec *e)
     }
     sn_rnn_backward(&r, e->grad_out, (size_t)c->units, c->return_sequences, 0, dk, du, db,
                     e->grad_in[0], e->grad_in_accumulate[0]);
+    /* After the walk r.dh and r.dc hold the gradient of the state before
+     * the first step: the initial_state inputs' gradients. */
+    if (e->n_inputs > 1) {
+        size_t bh = (size_t)r.batch * (size_t)r.units;
+        if (e->grad_in[1] != NULL)
+            sn_grad_store(e->grad_in[1], r.dh, bh, e->grad_in_accumulate[1]);
+        if (e->n_inputs > 2 && e->grad_in[2] != NULL)
+            sn_grad_store(e->grad_in[2], r.dc, bh, e->grad_in_accumulate[2]);
+    }
     return SEQNET_OK;
 }
 

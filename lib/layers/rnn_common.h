@@ -65,6 +65,7 @@ typedef struct sn_rnn_config {
     int32_t unit_forget_bias;  /* LSTM; applied by sn_lstm_init_forget_bias */
     int32_t reset_after;       /* GRU */
     int32_t return_sequences;
+    int32_t return_state;      /* the final state is readable by SEQNET_LAYER_RNN_STATE nodes */
     int32_t go_backwards;
     float dropout;             /* input dropout rate, training only */
     float recurrent_dropout;   /* state dropout rate, training only */
@@ -102,6 +103,8 @@ typedef struct sn_rnn_run {
     const uint8_t *mask;       /* [B, T] or NULL */
     const float *h0;           /* [B, H] initial state, or NULL for zeros */
     const float *c0;           /* [B, H] LSTM initial cell state, or NULL for zeros */
+    const float *d_hT;         /* backward: gradient of the final h (return_state), or NULL */
+    const float *d_cT;         /* backward: gradient of the final LSTM c, or NULL */
 
     /* scratch views (set by sn_rnn_bind) */
     float *proj;               /* [B*T, G*H], (b, t) rows: projection, then gates, then dZ */

@@ -49,7 +49,7 @@ void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 
 static const int32_t simple_rnn_allowed[] = {
     SEQNET_OPT_UNITS,       SEQNET_OPT_ACTIVATION,   SEQNET_OPT_USE_BIAS,
-    SEQNET_OPT_RETURN_SEQUENCES, SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL, SEQNET_OPT_DROPOUT,
+    SEQNET_OPT_RETURN_SEQUENCES, SEQNET_OPT_GO_BACKWARDS, SEQNET_OPT_STATEFUL, SEQNET_OPT_RETURN_STATE, SEQNET_OPT_DROPOUT,
     SEQNET_OPT_RECURRENT_DROPOUT, SEQNET_OPT_TRAINABLE, 0};
 
 const sn_layer_ops sn_simple_rnn_ops = {
@@ -57,7 +57,7 @@ const sn_layer_ops sn_simple_rnn_ops = {
     .class_name = "SimpleRNN",
     .auto_name = "simple_rnn",
     .min_inputs = 1,
-    .max_inputs = 1,
+    .max_inputs = 2, /* + initial_state */
     .mask_mode = SN_MASK_PRODUCE, /* the input's mask when returning sequences, else none */
     .config_size = sizeof(sn_rnn_config),
     .allowed_opts = simple_rnn_allowed,

@@ -257,6 +257,35 @@ def stream_feeds_match_predict_and_stateful_lstm_carries_state():
     assert np.array_equal(st.predict(x[:1]), a)
 
 
+@test
+def encoder_decoder_with_return_state_and_initial_state():
+    enc_in = seqnet.Input(shape=(5, 2))
+    dec_in = seqnet.Input(shape=(4, 2))
+    enc_out, h, c = layers.LSTM(6, return_state=True, name="enc")(enc_in)
+    dec = layers.LSTM(6, return_sequences=True, name="dec")(dec_in, initial_state=[h, c])
+    out = layers.Dense(1)(dec)
+    model = seqnet.Model([enc_in, dec_in], out)
+    # decoder weights = encoder weights: then the pair is one LSTM over 9 steps
+    model.get_layer("dec").set_weights(model.get_layer("enc").get_weights())
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 9, 2)).astype(np.float32)
+    got = model.predict([x[:, :5], x[:, 5:]])
+    one_in = seqnet.Input(shape=(9, 2))
+    one_out = layers.Dense(1)(layers.LSTM(6, return_sequences=True, name="l")(one_in))
+    one = seqnet.Model(one_in, one_out)
+    one.set_weights(model.get_layer("dec").get_weights() + model.layers[-1].get_weights())
+    ref = one.predict(x)[:, 5:]
+    assert got.shape == (3, 4, 1)
+    assert np.allclose(got, ref, atol=1e-6), np.abs(got - ref).max()
+    assert np.allclose(model.get_layer("enc").get_weights()[0], one.get_layer("l").get_weights()[0])
+    # trains end to end (gradients reach the encoder through h and c)
+    model.compile(optimizer="adam", loss="mse")
+    before = model.get_layer("enc").get_weights()[0].copy()
+    model.fit([x[:, :5], x[:, 5:]], rng.normal(size=(3, 4, 1)).astype(np.float32), epochs=2,
+              verbose=0)
+    assert not np.array_equal(before, model.get_layer("enc").get_weights()[0])
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:

@@ -113,8 +113,7 @@ def bidirectional_concat_is_forward_and_flipped_backward():
 
 @test
 def options_keras_does_not_take_here_are_refused():
-    for bad in (dict(return_state=True),
-                dict(kernel_initializer="he_normal")):
+    for bad in (dict(kernel_initializer="he_normal"), dict(unroll=True)):
         try:
             layers.GRU(3, **bad)
         except NotImplementedError:
