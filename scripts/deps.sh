@@ -18,9 +18,11 @@ SEQNET_DEPS=(
     libopenblas-dev      # CBLAS, preferred
     libblas-dev          # the reference CBLAS (scripts/test-reference-blas.sh)
     libutf8proc-dev      # Unicode tables for the text utilities
+    libgmime-3.0-dev     # MIME parsing for the spam filter example (examples/spam)
     check                # the C unit-test framework
     python3              # test scripts, the ctypes binding and its tests
     python3-numpy        # the binding's numpy path is tested when present
+    python3-h5py         # the Keras HDF5 converter's test writes and reads HDF5
     valgrind             # the suite under valgrind (.ci/run)
     clang                # libFuzzer targets
     libclang-rt-14-dev   # clang's sanitizer and libFuzzer runtimes

@@ -185,6 +185,54 @@ SEQNET_API int seqnet_loader_take_tokenizer(seqnet_loader *loader, int32_t index
 SEQNET_API int seqnet_loader_take_vectorizer(seqnet_loader *loader, int32_t index,
                                              seqnet_vectorizer **out);
 
+/* ---- safetensors export ---- */
+
+/**
+ * Export the model's weights in the safetensors layout, for Python tools
+ * (the `safetensors` package, numpy with a few lines of json and struct).
+ * This is an export of the weights only, not a model file: it has no graph
+ * and cannot be loaded back (save the model with a seqnet_saver for that).
+ *
+ * Layout (docs/FORMAT.md, appendix): a u64 little-endian header length N;
+ * N bytes of a JSON object, padded with spaces so the data starts on a
+ * multiple of 8; then the raw float32 little-endian data. Each tensor is
+ * named "<layer name>/<weight name>" ("dense/kernel", "embedding/embeddings")
+ * and described as {"dtype": "F32", "shape": [...], "data_offsets": [begin,
+ * end]} with Keras's shape and offsets relative to the start of the data;
+ * tensors are stored in the order of seqnet_model_weight_info (layers in
+ * order, each layer's weights in Keras's get_weights() order), row-major.
+ * "__metadata__" holds {"format": "seqnet", "seqnet_version": "X.Y.Z",
+ * "layout": "keras"}. Layer names are escaped as JSON requires.
+ *
+ * Threads: reads the model only; other threads may run sessions on it
+ * meanwhile, but no trainer step or seqnet_model_set_weight may run.
+ * No message is stored on failure (the model is not modified).
+ *
+ * @param model  borrowed.
+ * @param out    receives the block; transferred: free it with seqnet_free().
+ *               NULL on failure.
+ * @param size   receives the block's size in bytes (0 on failure).
+ * @return SEQNET_OK, SEQNET_EINVAL (NULL argument or not a model),
+ *         SEQNET_ETOOBIG (larger than the address space), SEQNET_ENOMEM.
+ * @since 0.1.0
+ */
+SEQNET_API int seqnet_model_export_safetensors(const seqnet_model *model, void **out,
+                                               size_t *size);
+/**
+ * Export the weights in the safetensors layout (as
+ * seqnet_model_export_safetensors) through a host write callback, in
+ * several calls, without building the whole file in memory (only the JSON
+ * header is).
+ * @param model  borrowed.
+ * @param fn     called with consecutive pieces of the file; borrowed.
+ * @param user   passed to fn unchanged.
+ * @return SEQNET_OK, SEQNET_EINVAL, SEQNET_EIO (fn returned non-zero:
+ *         the bytes written so far are an incomplete file), SEQNET_ENOMEM.
+ * @since 0.1.0
+ */
+SEQNET_API int seqnet_model_export_safetensors_to(const seqnet_model *model,
+                                                  seqnet_write_fn fn, void *user);
+
 #ifdef __cplusplus
 }
 #endif

@@ -837,11 +837,17 @@ static int read_graph(seqnet_loader *l, const uint8_t *data, size_t len, seqnet_
              * weight declarations are checked exactly as when it was made. */
             st = sn_layer_setup(L, (int32_t)kind, &opts, in, (int32_t)n_inputs, a, &l->obj);
             m->n_layers = (int32_t)i + 1;
+            /* Options or shapes the builder refuses mean malformed bytes (the
+             * message says which layer); an unknown kind stays EUNSUPPORTED. */
+            if (st == SEQNET_EINVAL || st == SEQNET_ESHAPE)
+                st = SEQNET_EFORMAT;
             if (st != SEQNET_OK)
                 goto fail;
             if (kind == SEQNET_LAYER_RNN_STATE &&
-                (st = sn_rnn_state_check(&m->layers[L->inputs[0]], L, &l->obj)) != SEQNET_OK)
+                sn_rnn_state_check(&m->layers[L->inputs[0]], L, &l->obj) != SEQNET_OK) {
+                st = SEQNET_EFORMAT;
                 goto fail;
+            }
             if ((L->trainable != 0) != (trainable != 0) && trainable == 0) {
                 /* trainable was saved separately from the options in older writers */
                 L->trainable = 0;
