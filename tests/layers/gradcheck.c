@@ -122,6 +122,8 @@ int gc_build(gc_harness *h, const sn_layer_ops *ops, const sn_opts *opts,
     int st;
 
     memset(h, 0, sizeof *h);
+    if (n_inputs < 0 || n_inputs > SN_MAX_INPUTS)
+        return sn_error(&h->err, SEQNET_EINVAL, "gradcheck: %d inputs", (int)n_inputs);
     sn_default_alloc(&libc);
     sn_object_init(&h->err, SN_MAGIC_OTHER, &libc);
     h->sparse_param = -1;

@@ -283,7 +283,7 @@ START_TEST(loss_and_gradient_match_torch)
     int32_t batch = (int32_t)jnum(c, "batch"), steps = (int32_t)jnum(c, "steps");
     int32_t width = (int32_t)jnum(c, "width");
     int loss = (int)jnum(c, "loss"), reduction = (int)jnum(c, "reduction");
-    size_t n_pred, n_grad, i;
+    size_t n_pred = 0, n_grad = 0, i;
     float *pred = jfloats(jget(c, "pred"), &n_pred);
     float *target = jfloats(jget(c, "target"), NULL);
     float *weights = jfloats(jget(c, "sample_weight"), NULL);
@@ -329,7 +329,7 @@ START_TEST(optimizer_steps_match_torch)
     const char *name = jget(c, "name")->string;
     const jnode *hyper = jget(c, "hyper"), *grads = jget(c, "grads");
     const jnode *after = jget(c, "params");
-    size_t n, i, step;
+    size_t n = 0, i, step;
     float *params = jfloats(jget(c, "init"), &n);
     sn_optim o;
     sn_alloc a;
