@@ -33,6 +33,24 @@
  * A per-function optimize pragma cannot do it: GCC fixes the attributes of
  * the sqrtf builtin from the command line. */
 
+/* The row loops are memory-latency bound (rows in data order across tables
+ * larger than the caches) and their kernels vectorize: build them for AVX2
+ * too, picked at load time; the arithmetic is the same IEEE operations in
+ * either build (no FMA contraction), so results do not depend on the CPU. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
+#define SN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_CLONES
+#endif
+
+#if defined(__GNUC__)
+#define SN_PREFETCH_W(p) __builtin_prefetch((p), 1, 1)
+#define SN_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#define SN_PREFETCH_W(p) ((void)(p))
+#define SN_PREFETCH(p) ((void)(p))
+#endif
+
 #if defined(__GNUC__)
 #define SN_INLINE static inline __attribute__((always_inline))
 #else
@@ -339,6 +357,7 @@ SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads
     }
 }
 
+SN_CLONES
 void sn_optim_update(sn_optim *o, float *params, const float *grads, int64_t offset,
                      int64_t count, const uint8_t *row_flags, int32_t row_width)
 {
@@ -397,7 +416,7 @@ static int lazy_ready(const sn_optim *o, int64_t end)
 
 /* Replay zero-gradient steps from+1 .. to on one row, each with the step
  * constant it had (the ring), through the very kernel the dense path uses. */
-static void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, int64_t from,
+SN_INLINE void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, int64_t from,
                        int64_t to)
 {
     double now = o->step_lr;
@@ -409,6 +428,7 @@ static void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, int
     o->step_lr = now;
 }
 
+SN_CLONES
 void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
                           int32_t row_width, const int32_t *rows, int32_t n_rows,
                           int64_t *row_step)
@@ -420,6 +440,16 @@ void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_
         return;
     for (i = 0; i < n_rows; i++) {
         int64_t k = offset + (int64_t)rows[i] * row_width;
+        if (i + 4 < n_rows) {
+            /* Ask for a row a few ahead in every array the update touches. */
+            int64_t kn = offset + (int64_t)rows[i + 4] * row_width;
+            int q;
+            SN_PREFETCH_W(params + kn);
+            SN_PREFETCH(grads + kn);
+            for (q = 0; q < 2; q++)
+                if (o->slot[q] != NULL)
+                    SN_PREFETCH_W(o->slot[q] + kn);
+        }
         if (!lazy_ready(o, k + row_width))
             return;
         if (lazy && row_step[rows[i]] < t - 1)
@@ -429,6 +459,7 @@ void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_
     }
 }
 
+SN_CLONES
 void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_width,
                        int64_t n_rows, int64_t *row_step)
 {

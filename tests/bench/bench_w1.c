@@ -31,7 +31,7 @@
  * is OpenBLAS's pool, sized by OPENBLAS_NUM_THREADS. The JSON line reports
  * the pool size and the OpenBLAS kernel (OPENBLAS_CORETYPE) actually used.
  *
- * Usage: bench_w1 [--runs N] [--target SECONDS] [--warmup N]
+ * Usage: bench_w1 [--runs N] [--target SECONDS] [--warmup N] [--clock wall|cpu]
  */
 #include <seqnet/seqnet.h>
 
@@ -68,10 +68,15 @@ extern char *openblas_get_corename(void) __attribute__((weak));
         }                                                                             \
     } while (0)
 
+/* Wall time, or with --clock cpu the process's CPU time (all threads):
+ * on a machine other processes load, CPU time does not count the time
+ * they held the cores (tests/bench/torch_cpu.py does the same for PyTorch). */
+static int use_cpu_clock = 0;
+
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(use_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -208,8 +213,10 @@ int main(int argc, char **argv)
             target = atof(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warm = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--clock") && i + 1 < argc)
+            use_cpu_clock = !strcmp(argv[++i], "cpu");
         else {
-            fprintf(stderr, "usage: %s [--runs N] [--target SECONDS] [--warmup N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--runs N] [--target SECONDS] [--warmup N] [--clock wall|cpu]\n", argv[0]);
             return 2;
         }
     }
@@ -293,7 +300,7 @@ int main(int argc, char **argv)
         corename = openblas_get_corename();
 #endif
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"impl\": \"seqnet\", \"workload\": \"W1\", \"threads\": %d, "
+    printf("{\"impl\": \"seqnet\", \"workload\": \"W1\", \"clock\": \"%s\", \"threads\": %d, "
            "\"seqnet_threads\": 1, \"blas_threads\": %d, \"blas_threads_env\": \"%s\", "
            "\"coretype\": \"%s\", \"blas_corename\": \"%s\", \"params\": %lld, \"batch\": %d, "
            "\"train_sps\": %.1f, \"train_sps_min\": %.1f, \"train_sps_max\": %.1f, "
@@ -302,7 +309,7 @@ int main(int argc, char **argv)
            "\"infer_batch_ms\": %.3f, "
            "\"rss_base_mib\": %.1f, \"rss_model_mib\": %.1f, \"rss_train_mib\": %.1f, "
            "\"rss_peak_mib\": %.1f, \"minflt\": %ld, \"sys_s\": %.2f, \"user_s\": %.2f}\n",
-           blas_threads > 0 ? blas_threads : 1, blas_threads, blas_env ? blas_env : "(unset)",
+           use_cpu_clock ? "cpu" : "wall", blas_threads > 0 ? blas_threads : 1, blas_threads, blas_env ? blas_env : "(unset)",
            core_env ? core_env : "(unset)", corename, (long long)nparams, W1_BATCH, tr.median,
            tr.min, tr.max, 1e3 * W1_BATCH / tr.median, tr.steps, b.loss, inf.median, inf.min,
            inf.max, 1e3 * W1_BATCH / inf.median, rss_base, rss_model, rss_train, rss_mib(),
