@@ -757,7 +757,11 @@ START_TEST(bad_options_and_inputs_are_refused)
     ck_assert_int_eq(build_status(&sn_lstm_ops, &o, gc_sequence(0, 2)), SEQNET_EUNSUPPORTED);
     rnn_opts(&o, 3, 0);
     gc_opts_int(&o, SEQNET_OPT_STATEFUL, 1);
-    ck_assert_int_eq(build_status(&sn_gru_ops, &o, gc_sequence(0, 2)), SEQNET_EUNSUPPORTED);
+    ck_assert_int_eq(build_status(&sn_gru_ops, &o, gc_sequence(0, 2)), SEQNET_OK);
+    /* Bidirectional carries no state of its own. */
+    gc_opts_string(&o, SEQNET_OPT_LAYER, "GRU");
+    ck_assert_int_eq(build_status(&sn_bidirectional_ops, &o, gc_sequence(0, 2)),
+                     SEQNET_EUNSUPPORTED);
     /* Bidirectional: needs a known class and merge mode; refuses other classes' options. */
     rnn_opts(&o, 3, 0);
     ck_assert_int_eq(build_status(&sn_bidirectional_ops, &o, gc_sequence(0, 2)), SEQNET_EINVAL);
