@@ -11,18 +11,24 @@
  *
  * Weights, Keras layout and initializers: kernel (kernel_size, in, filters)
  * glorot_uniform with fans in*k and filters*k, then bias (filters) zeros.
- * Row-major, that kernel is exactly a [k*in, filters] matrix, which is what
- * makes the im2col formulation below a single GEMM with no repacking.
+ * Row-major, tap j of that kernel is an [in, filters] matrix W_j, used in
+ * place by the per-tap GEMMs below.
  *
- * Computation: im2col. The receptive fields of all B*T_out output steps are
- * copied into a [B*T_out, k*F] matrix in scratch (zeros where the window
- * falls into padding), then one GEMM [B*T_out, k*F] x [k*F, filters] gives
- * every output. Backward reuses the same matrix: dW = cols^T dZ (one GEMM),
- * dcols = dZ W^T (one GEMM, written over cols, which backward no longer
- * needs) and a scatter-add back to the input rows (col2im). One large GEMM
- * beats k small per-tap ones (K = k*F instead of F) and the copy is a
- * memory-bound pass of the same size as the GEMM's input. A 1-wide kernel
- * with stride 1 needs no copy at all: the input rows are the columns.
+ * Computation: one GEMM per tap over shifted views, no im2col. The input is
+ * copied once into a padded, batch-flattened buffer xp (see conv_run below;
+ * a 'valid' stride-1 input is used in place), where output step t of
+ * sample b is GEMM row q = b*Q + t and tap j reads row q*s + j*d of xp:
+ * a plain matrix with row stride s*F. So for every tap j
+ *   Y  += xp[j*d ::s] W_j            [M, F] x [F, filters]
+ *   dW_j = xp[j*d ::s]^T dZ          [F, M] x [M, filters]
+ *   dxp[j*d ::s] += dZ W_j^T         [M, filters] x [filters, F]
+ * with W_j = kernel[j], an [F, filters] block of the Keras layout. CBLAS
+ * cannot take overlapping rows (lda < K), which is what a single GEMM over
+ * the k-wide windows would need; k GEMMs with K = F measure as fast as the
+ * one im2col GEMM with K = k*F on OpenBLAS (the packing of the big operand
+ * is the same work either way), and they drop the k-times-larger column
+ * matrix, its copy, the zeroing of dcols and the col2im scatter. Strides and
+ * dilation are the row stride and the row offset of the views.
  *
  * Masks: refused (SN_MASK_REFUSE: a masked input is a SEQNET_ESHAPE error at
  * build time naming the layer). Keras 2's Conv1D does not support masking
@@ -31,11 +37,9 @@
  * receptive field -- exactly the silent misapplication we will not do.
  * Build the Embedding without mask_zero, or pool the sequence first.
  *
- * Scratch (inference and training): cols [B*T_out, k*F] (absent for the
- * 1-wide case); training adds Z [B*T_out, filters] when the activation's
- * derivative needs its input (gelu) and dZ when the activation is not
- * linear. Backward overwrites cols, so each backward needs its own forward
- * (the executor always runs them in pairs).
+ * Scratch: see scratch_floats(). The padded input is kept from forward to
+ * backward (dW reads it), so each backward needs its own forward (the
+ * executor always runs them in pairs).
  */
 #include <stdio.h>
 #include <string.h>
@@ -131,114 +135,127 @@ static int conv1d_declare(sn_layer *L, sn_object *err)
     return SEQNET_OK;
 }
 
-/* Whether the input rows themselves are the im2col matrix. */
-static int pointwise(const conv1d_config *c)
-{
-    return c->kernel_size == 1 && c->strides == 1;
-}
-
-/* Geometry of one run: rows of the output and of the column matrix. */
+/*
+ * Geometry of one run. Every sample is laid out in a padded copy of Tp =
+ * Q * s rows (pad_left zeros, its T rows, zeros after), the samples one
+ * after another, so that output step t of sample b is GEMM row q = b*Q + t
+ * and its tap j reads padded row q*s + j*d: one row stride (s*F floats) for
+ * the whole batch. Q = T_out - 1 + ceil(span / s) leaves room for the last
+ * window of a sample inside its own rows; the Q - T_out rows q with t >=
+ * T_out are "gaps" whose windows straddle two samples: their outputs are
+ * computed and dropped, their gradients are zero. The last sample's gaps
+ * are not computed at all: M = (B - 1) * Q + T_out GEMM rows.
+ */
 typedef struct conv_run {
-    size_t batch, in_time, out_time, features, width; /* width = k * features */
-    size_t out_rows;
-    int32_t pad_left;
+    size_t batch, in_time, out_time, features, filters, k, s, d;
+    size_t q;       /* GEMM rows per sample (out_time + gap) */
+    size_t tp;      /* padded rows per sample = q * s */
+    size_t m;       /* GEMM rows of a run */
+    size_t out_rows; /* batch * out_time */
+    size_t pad_left;
+    int direct_x;   /* the input is its own padded copy (no padding, tp == T) */
+    int direct_y;   /* no gaps: GEMM rows are the output rows */
 } conv_run;
 
 static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
                          int32_t features, conv_run *g)
 {
     int32_t out_time = 0, pad_left = 0;
+    size_t span = (size_t)span_of(c);
     (void)sn_cc_window(in_time, span_of(c), c->strides, c->padding, &out_time, &pad_left);
     g->batch = (size_t)batch;
     g->in_time = (size_t)in_time;
     g->out_time = (size_t)(out_time > 0 ? out_time : 0);
     g->features = (size_t)features;
-    g->width = (size_t)c->kernel_size * g->features;
+    g->filters = (size_t)c->filters;
+    g->k = (size_t)c->kernel_size;
+    g->s = (size_t)c->strides;
+    g->d = (size_t)c->dilation;
+    g->q = g->out_time + (span + g->s - 1) / g->s - 1;
+    g->tp = g->q * g->s;
     g->out_rows = g->batch * g->out_time;
-    g->pad_left = pad_left;
+    g->m = g->out_rows == 0 ? 0 : (g->batch - 1) * g->q + g->out_time;
+    g->pad_left = (size_t)pad_left;
+    g->direct_x = pad_left == 0 && g->tp == g->in_time;
+    g->direct_y = g->q == g->out_time;
+}
+
+/* Scratch layout, in floats:
+ *   xp  [B*Tp, F]       the padded input, unless direct_x (kept for backward)
+ *   yq  [B*Q, filters]  forward: GEMM output with gaps, unless direct_y;
+ *                       backward: dZ in GEMM rows (gaps zero), unless
+ *                       direct_y with a linear activation (then dZ is
+ *                       grad_out itself)
+ *   z   [B*T_out, filters]  pre-activations, training with gelu-like
+ *                       activations only
+ *   dxp [B*Tp, F]       backward: gradient of xp, training unless direct_x */
+typedef struct conv_scratch {
+    float *xp, *yq, *z, *dxp;
+} conv_scratch;
+
+static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
+                             conv_scratch *p, float *base)
+{
+    size_t off = 0, padded = g->batch * g->tp * g->features;
+    int need_yq = !g->direct_y || (training && c->act != SN_ACT_LINEAR);
+    memset(p, 0, sizeof *p);
+    if (!g->direct_x) {
+        p->xp = base != NULL ? base + off : NULL;
+        off += padded;
+    }
+    if (need_yq) {
+        p->yq = base != NULL ? base + off : NULL;
+        off += g->batch * g->q * g->filters;
+    }
+    if (training && sn_act_needs_input(c->act)) {
+        p->z = base != NULL ? base + off : NULL;
+        off += g->out_rows * g->filters;
+    }
+    if (training && !g->direct_x) {
+        p->dxp = base != NULL ? base + off : NULL;
+        off += padded;
+    }
+    return off;
 }
 
 static size_t conv1d_scratch(const sn_layer *L, int32_t batch, const sn_shape *in, int training)
 {
     const conv1d_config *c = L->config;
     conv_run g;
-    size_t floats = 0;
+    conv_scratch p;
     run_geometry(c, batch, in[0].time, in[0].features, &g);
-    if (!pointwise(c))
-        floats += g.out_rows * g.width;
-    if (training) {
-        size_t out = g.out_rows * (size_t)c->filters;
-        floats += sn_act_needs_input(c->act) ? out : 0; /* Z */
-        floats += c->act != SN_ACT_LINEAR ? out : 0;    /* dZ */
-    }
-    return floats * sizeof(float);
+    return scratch_floats(c, &g, training, &p, NULL) * sizeof(float);
 }
 
-/* Scratch layout: [cols unless pointwise][Z if needed][dZ if needed]. */
-static float *scratch_cols(const conv1d_config *c, const conv_run *g, void *scratch)
+/* xp[b*Tp + pad_left + i] = x[b, i] for the rows any window reads; zeros
+ * elsewhere. */
+static void pad_input(const conv_run *g, const float *x, float *xp)
 {
-    (void)g;
-    return pointwise(c) ? NULL : scratch;
-}
-
-static float *scratch_z(const conv1d_config *c, const conv_run *g, void *scratch)
-{
-    float *base = (float *)scratch + (pointwise(c) ? 0 : g->out_rows * g->width);
-    return sn_act_needs_input(c->act) ? base : NULL;
-}
-
-static float *scratch_dz(const conv1d_config *c, const conv_run *g, void *scratch)
-{
-    float *base = (float *)scratch + (pointwise(c) ? 0 : g->out_rows * g->width);
-    return base + (sn_act_needs_input(c->act) ? g->out_rows * (size_t)c->filters : 0);
-}
-
-/* Input row feeding tap j of output step t, or -1 when it is padding. */
-static inline long source_step(const conv1d_config *c, const conv_run *g, size_t t, size_t j)
-{
-    long src = (long)(t * (size_t)c->strides + j * (size_t)c->dilation) - (long)g->pad_left;
-    return src >= 0 && (size_t)src < g->in_time ? src : -1;
-}
-
-/* cols[(b, t), j*F .. j*F+F) = x[b, source_step(t, j), :] or zeros. */
-static void im2col(const conv1d_config *c, const conv_run *g, const float *x, float *cols)
-{
-    size_t b, t, j, row_bytes = g->features * sizeof *x;
+    size_t b, f = g->features;
+    size_t copy = g->in_time;
+    if (g->pad_left + copy > g->tp)
+        copy = g->tp > g->pad_left ? g->tp - g->pad_left : 0;
     for (b = 0; b < g->batch; b++) {
-        const float *xb = x + b * g->in_time * g->features;
-        for (t = 0; t < g->out_time; t++) {
-            float *dst = cols + (b * g->out_time + t) * g->width;
-            for (j = 0; j < (size_t)c->kernel_size; j++) {
-                long src = source_step(c, g, t, j);
-                if (src >= 0)
-                    memcpy(dst + j * g->features, xb + (size_t)src * g->features, row_bytes);
-                else
-                    memset(dst + j * g->features, 0, row_bytes);
-            }
-        }
+        float *dst = xp + b * g->tp * f;
+        memset(dst, 0, g->pad_left * f * sizeof *dst);
+        memcpy(dst + g->pad_left * f, x + b * g->in_time * f, copy * f * sizeof *dst);
+        memset(dst + (g->pad_left + copy) * f, 0, (g->tp - g->pad_left - copy) * f * sizeof *dst);
     }
 }
 
-/* dx[b, source_step(t, j), :] += dcols[(b, t), j*F ..]: the adjoint of im2col. */
-static void col2im_add(const conv1d_config *c, const conv_run *g, const float *dcols, float *dx)
+/*
+ * Y[q] = sum_j xp[q*s + j*d] W_j over the M GEMM rows: one GEMM per tap,
+ * [M, F] x [F, filters] accumulated into Y (beta 1 after the first tap
+ * unless `accumulate`, which keeps what Y holds). The A operand of tap j is
+ * xp itself from row j*d with a row stride of s*F: no im2col copy.
+ */
+static void taps_forward(const conv_run *g, const float *xp, const float *kernel, float *y,
+                         int accumulate)
 {
-    size_t b, t, j, f;
-    for (b = 0; b < g->batch; b++) {
-        float *dxb = dx + b * g->in_time * g->features;
-        for (t = 0; t < g->out_time; t++) {
-            const float *src_row = dcols + (b * g->out_time + t) * g->width;
-            for (j = 0; j < (size_t)c->kernel_size; j++) {
-                long src = source_step(c, g, t, j);
-                const float *part = src_row + j * g->features;
-                float *dst;
-                if (src < 0)
-                    continue;
-                dst = dxb + (size_t)src * g->features;
-                for (f = 0; f < g->features; f++)
-                    dst[f] += part[f];
-            }
-        }
-    }
+    size_t j, f = g->features, n = g->filters;
+    for (j = 0; j < g->k; j++)
+        sn_gemm(0, 0, g->m, n, f, 1.0f, xp + j * g->d * f, g->s * f, kernel + j * f * n, n,
+                (accumulate || j > 0) ? 1.0f : 0.0f, y, n);
 }
 
 static int conv1d_forward(sn_exec *e)
@@ -247,90 +264,144 @@ static int conv1d_forward(sn_exec *e)
     const conv1d_config *c = L->config;
     const sn_tensor *in = e->in[0];
     const float *kernel = e->params + L->params[P_KERNEL].offset;
-    size_t filters = (size_t)c->filters, r;
-    float *y = e->out->x, beta = 0.0f;
-    const float *cols;
+    const float *bias = c->use_bias ? e->params + L->params[P_BIAS].offset : NULL;
+    float *y = e->out->x;
+    const float *xp;
+    conv_scratch p;
     conv_run g;
+    size_t b, t, r, n;
 
     run_geometry(c, in->batch, in->time, in->features, &g);
     if (g.out_rows == 0)
         return SEQNET_OK;
-    if (pointwise(c)) {
-        cols = in->x;
+    n = g.filters;
+    if (scratch_floats(c, &g, e->training, &p, NULL) > 0 && e->scratch == NULL)
+        return sn_error(e->err, SEQNET_ESTATE, "layer '%s': no workspace", L->name);
+    (void)scratch_floats(c, &g, e->training, &p, e->scratch);
+    if (g.direct_x) {
+        xp = in->x;
     } else {
-        float *buf = scratch_cols(c, &g, e->scratch);
-        if (buf == NULL)
-            return sn_error(e->err, SEQNET_ESTATE, "layer '%s': no workspace", L->name);
-        im2col(c, &g, in->x, buf);
-        cols = buf;
+        pad_input(&g, in->x, p.xp);
+        xp = p.xp;
     }
-    if (c->use_bias) {
-        const float *bias = e->params + L->params[P_BIAS].offset;
-        for (r = 0; r < g.out_rows; r++)
-            memcpy(y + r * filters, bias, filters * sizeof *y);
-        beta = 1.0f;
+    if (g.direct_y) {
+        /* GEMM rows are output rows: start from the bias. */
+        if (bias != NULL)
+            for (r = 0; r < g.out_rows; r++)
+                memcpy(y + r * n, bias, n * sizeof *y);
+        taps_forward(&g, xp, kernel, y, bias != NULL);
+    } else {
+        taps_forward(&g, xp, kernel, p.yq, 0);
+        /* Drop the gaps, add the bias. */
+        for (b = 0; b < g.batch; b++)
+            for (t = 0; t < g.out_time; t++) {
+                const float *src = p.yq + (b * g.q + t) * n;
+                float *dst = y + (b * g.out_time + t) * n;
+                if (bias != NULL)
+                    for (r = 0; r < n; r++)
+                        dst[r] = src[r] + bias[r];
+                else
+                    memcpy(dst, src, n * sizeof *dst);
+            }
     }
-    if (g.out_rows == 1)
-        sn_gemv(1, g.width, filters, 1.0f, kernel, filters, cols, beta, y);
-    else
-        sn_gemm(0, 0, g.out_rows, filters, g.width, 1.0f, cols, g.width, kernel, filters, beta,
-                y, filters);
-    if (e->training && sn_act_needs_input(c->act))
-        memcpy(scratch_z(c, &g, e->scratch), y, g.out_rows * filters * sizeof *y);
-    sn_act_forward(c->act, y, y, g.out_rows, filters);
+    if (p.z != NULL)
+        memcpy(p.z, y, g.out_rows * n * sizeof *y);
+    sn_act_forward(c->act, y, y, g.out_rows, n);
     return SEQNET_OK;
 }
 
+/*
+ * Backward, with D = dZ laid out in GEMM rows (gaps zero):
+ *   dW_j = xp[q*s + j*d]^T D        one GEMM per tap, [F, M] x [M, filters]
+ *   dxp[q*s + j*d] += D W_j^T       one GEMM per tap, [M, filters] x [filters, F]
+ * then dX is dxp without its padding rows. Both read the same strided views
+ * of xp / dxp as the forward pass.
+ */
 static int conv1d_backward(sn_exec *e)
 {
     const sn_layer *L = e->layer;
     const conv1d_config *c = L->config;
     const sn_tensor *in = e->in[0];
     const float *kernel = e->params + L->params[P_KERNEL].offset;
-    size_t filters = (size_t)c->filters;
-    const float *dz = e->grad_out;
-    float *cols;
+    const float *xp, *dz;
+    float *dx;
+    conv_scratch p;
     conv_run g;
+    size_t b, t, j, i, f, n;
 
     run_geometry(c, in->batch, in->time, in->features, &g);
-    if (e->scratch == NULL && (!pointwise(c) || c->act != SN_ACT_LINEAR))
+    f = g.features;
+    n = g.filters;
+    if (scratch_floats(c, &g, 1, &p, NULL) > 0 && e->scratch == NULL)
         return sn_error(e->err, SEQNET_ESTATE,
                         "layer '%s': backward needs a training forward pass first", L->name);
-    cols = pointwise(c) ? in->x : scratch_cols(c, &g, e->scratch);
+    (void)scratch_floats(c, &g, 1, &p, e->scratch);
+    xp = g.direct_x ? in->x : p.xp;
 
-    if (c->act != SN_ACT_LINEAR && g.out_rows > 0) {
-        float *buf = scratch_dz(c, &g, e->scratch);
-        memcpy(buf, e->grad_out, g.out_rows * filters * sizeof *buf);
-        sn_act_backward(c->act, scratch_z(c, &g, e->scratch), e->out->x, buf, g.out_rows,
-                        filters);
-        dz = buf;
+    /* D: grad_out through the activation, in GEMM rows. */
+    if (g.direct_y && c->act == SN_ACT_LINEAR) {
+        dz = e->grad_out;
+    } else if (g.out_rows > 0) {
+        for (b = 0; b < g.batch; b++) {
+            float *dst = p.yq + b * g.q * n;
+            size_t rows = g.out_time * n, gap = (g.q - g.out_time) * n;
+            memcpy(dst, e->grad_out + b * rows, rows * sizeof *dst);
+            sn_act_backward(c->act, p.z != NULL ? p.z + b * rows : NULL,
+                            e->out->x + b * rows, dst, g.out_time, n);
+            if (b + 1 < g.batch && gap > 0)
+                memset(dst + rows, 0, gap * sizeof *dst);
+        }
+        dz = p.yq;
+    } else {
+        dz = p.yq;
     }
+
     if (e->grads != NULL) {
         float *d_kernel = e->grads + L->params[P_KERNEL].offset;
-        if (g.out_rows > 0)
-            sn_gemm(1, 0, g.width, filters, g.out_rows, 1.0f, cols, g.width, dz, filters, 0.0f,
-                    d_kernel, filters);
+        if (g.m > 0)
+            for (j = 0; j < g.k; j++)
+                sn_gemm(1, 0, f, n, g.m, 1.0f, xp + j * g.d * f, g.s * f, dz, n, 0.0f,
+                        d_kernel + j * f * n, n);
         else
-            memset(d_kernel, 0, g.width * filters * sizeof *d_kernel);
+            memset(d_kernel, 0, g.k * f * n * sizeof *d_kernel);
         if (c->use_bias)
-            sn_cc_column_sums(dz, g.out_rows, filters, e->grads + L->params[P_BIAS].offset);
+            sn_cc_column_sums(dz, g.m, n, e->grads + L->params[P_BIAS].offset);
     }
     if (e->grad_in[0] == NULL)
         return SEQNET_OK;
-    if (pointwise(c)) {
-        /* The input rows are the columns: dX = dZ W^T straight into grad_in. */
-        sn_gemm(0, 1, g.out_rows, g.features, filters, 1.0f, dz, filters, kernel, filters,
-                e->grad_in_accumulate[0] ? 1.0f : 0.0f, e->grad_in[0], g.features);
-        return SEQNET_OK;
+    if (g.direct_x) {
+        dx = e->grad_in[0];
+        if (!e->grad_in_accumulate[0])
+            memset(dx, 0, sn_tensor_size(in) * sizeof *dx);
+    } else {
+        dx = p.dxp;
+        memset(dx, 0, g.batch * g.tp * f * sizeof *dx);
     }
-    if (!e->grad_in_accumulate[0])
-        memset(e->grad_in[0], 0, sn_tensor_size(in) * sizeof(float));
-    if (g.out_rows == 0)
+    if (g.m > 0)
+        for (j = 0; j < g.k; j++)
+            sn_gemm(0, 1, g.m, f, n, 1.0f, dz, n, kernel + j * f * n, n, 1.0f,
+                    dx + j * g.d * f, g.s * f);
+    if (g.direct_x)
         return SEQNET_OK;
-    /* dcols = dZ W^T, over cols (dW above was its last reader). */
-    sn_gemm(0, 1, g.out_rows, g.width, filters, 1.0f, dz, filters, kernel, filters, 0.0f, cols,
-            g.width);
-    col2im_add(c, &g, cols, e->grad_in[0]);
+    /* dX[b, i] = dxp[b*Tp + pad_left + i]; rows past the padded copy were
+     * read by no window: zero gradient. */
+    for (b = 0; b < g.batch; b++) {
+        float *dst = e->grad_in[0] + b * g.in_time * f;
+        for (t = 0; t < g.in_time; t++, dst += f) {
+            size_t row = g.pad_left + t;
+            const float *src = dx + (b * g.tp + row) * f;
+            if (row >= g.tp) {
+                if (!e->grad_in_accumulate[0])
+                    memset(dst, 0, f * sizeof *dst);
+                continue;
+            }
+            if (e->grad_in_accumulate[0])
+                for (i = 0; i < f; i++)
+                    dst[i] += src[i];
+            else
+                memcpy(dst, src, f * sizeof *dst);
+        }
+    }
     return SEQNET_OK;
 }
 
