@@ -32,6 +32,13 @@ void sn_gemv(int trans_a, size_t m, size_t n, float alpha, const float *a, size_
 {
     if (m == 0 || n == 0)
         return;
+    if (trans_a && n == 1) {
+        /* One output (a Dense(1) on one row): a dot product down the
+         * column; OpenBLAS's gemv takes a slow path for a single column. */
+        float dot = cblas_sdot((int)m, a, (int)lda, x, 1);
+        y[0] = alpha * dot + (beta == 0.0f ? 0.0f : beta * y[0]);
+        return;
+    }
     cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, (int)m, (int)n, alpha, a,
                 (int)lda, x, 1, beta, y, 1);
 }
