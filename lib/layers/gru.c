@@ -26,6 +26,8 @@
 
 #include "layers/rnn_common.h"
 
+/* Each real row is a few passes over contiguous arrays, which vectorize;
+ * element by element they are the formulas above. */
 void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
 {
     const sn_rnn_config *c = r->c;
@@ -47,22 +49,31 @@ void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
             memset(aux, 0, H * sizeof *aux);
             continue;
         }
-        for (j = 0; j < H; j++) {
-            float z = sn_rnn_act(ract, g[j] + rec[j] + (b_rec != NULL ? b_rec[j] : 0.0f));
-            float rg = sn_rnn_act(ract, g[H + j] + rec[H + j] + (b_rec != NULL ? b_rec[H + j]
-                                                                               : 0.0f));
-            g[j] = z;
-            g[H + j] = rg;
-            if (c->reset_after) {
-                float rh = rec[2 * H + j] + (b_rec != NULL ? b_rec[2 * H + j] : 0.0f);
-                float cand = sn_rnn_act(act, g[2 * H + j] + rg * rh);
-                aux[j] = rh;
-                g[2 * H + j] = cand;
-                h[j] = z * hr[j] + (1.0f - z) * cand;
-            } else {
-                aux[j] = rg * hr[j];
-            }
+        /* z and r */
+        if (b_rec != NULL)
+            for (j = 0; j < 2 * H; j++)
+                g[j] = g[j] + rec[j] + b_rec[j];
+        else
+            for (j = 0; j < 2 * H; j++)
+                g[j] = g[j] + rec[j];
+        sn_rnn_act_inplace(ract, g, 2 * H);
+        if (!c->reset_after) {
+            for (j = 0; j < H; j++)
+                aux[j] = g[H + j] * hr[j];
+            continue;
         }
+        /* the candidate: a(x_h + r * (h~ U_h + b_rec_h)) */
+        if (b_rec != NULL)
+            for (j = 0; j < H; j++)
+                aux[j] = rec[2 * H + j] + b_rec[2 * H + j];
+        else
+            for (j = 0; j < H; j++)
+                aux[j] = rec[2 * H + j];
+        for (j = 0; j < H; j++)
+            g[2 * H + j] = g[2 * H + j] + g[H + j] * aux[j];
+        sn_rnn_act_inplace(act, g + 2 * H, H);
+        for (j = 0; j < H; j++)
+            h[j] = g[j] * hr[j] + (1.0f - g[j]) * g[2 * H + j];
     }
     if (c->reset_after)
         return;
@@ -75,11 +86,42 @@ void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
         float *h = st->h_out + (size_t)b * H;
         if (!sn_rnn_real(r, b, st->t))
             continue;
+        for (j = 0; j < H; j++)
+            g[2 * H + j] = g[2 * H + j] + rec[2 * H + j];
+        sn_rnn_act_inplace(act, g + 2 * H, H);
+        for (j = 0; j < H; j++)
+            h[j] = g[j] * hr[j] + (1.0f - g[j]) * g[2 * H + j];
+    }
+}
+
+/* The first backward pass over one real row with Keras's default
+ * activations (tanh, sigmoid): the derivatives written out, so the loop
+ * vectorizes; the same arithmetic, in the same order, as the general loop. */
+SN_RNN_CLONES static void row_backward_tanh_sigmoid(size_t H, int reset_after,
+                                                    float *restrict g, float *restrict aux,
+                                                    const float *restrict hr,
+                                                    const float *restrict dh,
+                                                    float *restrict direct)
+{
+    size_t j;
+    if (reset_after) {
         for (j = 0; j < H; j++) {
-            float cand = sn_rnn_act(act, g[2 * H + j] + rec[2 * H + j]);
-            g[2 * H + j] = cand;
-            h[j] = g[j] * hr[j] + (1.0f - g[j]) * cand;
+            float z = g[j], rg = g[H + j], cand = g[2 * H + j];
+            float d_cand = dh[j] * (1.0f - z) * (1.0f - cand * cand);
+            g[j] = dh[j] * (hr[j] - cand) * (z * (1.0f - z));
+            g[2 * H + j] = d_cand;
+            direct[j] = dh[j] * z;
+            g[H + j] = d_cand * aux[j] * (rg * (1.0f - rg));
+            aux[j] = d_cand * rg;
         }
+        return;
+    }
+    for (j = 0; j < H; j++) {
+        float z = g[j], cand = g[2 * H + j];
+        float d_cand = dh[j] * (1.0f - z) * (1.0f - cand * cand);
+        g[j] = dh[j] * (hr[j] - cand) * (z * (1.0f - z));
+        g[2 * H + j] = d_cand;
+        direct[j] = dh[j] * z;
     }
 }
 
@@ -99,6 +141,10 @@ void sn_gru_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
         if (!sn_rnn_real(r, b, st->t)) {
             memset(g, 0, GH * sizeof *g);
             memset(aux, 0, H * sizeof *aux);
+            continue;
+        }
+        if (act == SN_ACT_TANH && ract == SN_ACT_SIGMOID) {
+            row_backward_tanh_sigmoid(H, c->reset_after, g, aux, hr, dh, direct);
             continue;
         }
         for (j = 0; j < H; j++) {

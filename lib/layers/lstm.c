@@ -21,6 +21,9 @@
 
 #include "layers/rnn_common.h"
 
+/* Each real row is a few passes over contiguous arrays (gate pre-activations,
+ * then each gate's activation, then the cell), which vectorize; element by
+ * element they are the formulas above. */
 void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
 {
     size_t H = (size_t)r->units, j;
@@ -36,19 +39,37 @@ void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
             memcpy(c, c_prev, H * sizeof *c);
             continue;
         }
-        for (j = 0; j < H; j++) {
-            float i_g = sn_rnn_act(ract, g[j] + rec[j]);
-            float f_g = sn_rnn_act(ract, g[H + j] + rec[H + j]);
-            float c_g = sn_rnn_act(act, g[2 * H + j] + rec[2 * H + j]);
-            float o_g = sn_rnn_act(ract, g[3 * H + j] + rec[3 * H + j]);
-            float cell = f_g * c_prev[j] + i_g * c_g;
-            c[j] = cell;
-            h[j] = o_g * sn_rnn_act(act, cell);
-            g[j] = i_g;
-            g[H + j] = f_g;
-            g[2 * H + j] = c_g;
-            g[3 * H + j] = o_g;
-        }
+        for (j = 0; j < 4 * H; j++)
+            g[j] += rec[j];
+        sn_rnn_act_inplace(ract, g, 2 * H);         /* i, f */
+        sn_rnn_act_inplace(act, g + 2 * H, H);      /* candidate */
+        sn_rnn_act_inplace(ract, g + 3 * H, H);     /* o */
+        for (j = 0; j < H; j++)
+            c[j] = g[H + j] * c_prev[j] + g[j] * g[2 * H + j];
+        sn_rnn_act_into(act, c, h, H);
+        for (j = 0; j < H; j++)
+            h[j] = g[3 * H + j] * h[j];
+    }
+}
+
+/* Backward of one real row with Keras's default activations (tanh,
+ * sigmoid): the derivatives written out, so the loop vectorizes; the same
+ * arithmetic, in the same order, as the general loop below. */
+SN_RNN_CLONES static void row_backward_tanh_sigmoid(size_t H, float *restrict g,
+                                                    const float *restrict a_c,
+                                                    const float *restrict c_prev,
+                                                    const float *restrict dh,
+                                                    float *restrict dc)
+{
+    size_t j;
+    for (j = 0; j < H; j++) {
+        float i_g = g[j], f_g = g[H + j], c_g = g[2 * H + j], o_g = g[3 * H + j];
+        float d_c = dc[j] + dh[j] * o_g * (1.0f - a_c[j] * a_c[j]);
+        g[j] = d_c * c_g * (i_g * (1.0f - i_g));
+        g[H + j] = d_c * c_prev[j] * (f_g * (1.0f - f_g));
+        g[2 * H + j] = d_c * i_g * (1.0f - c_g * c_g);
+        g[3 * H + j] = dh[j] * a_c[j] * (o_g * (1.0f - o_g));
+        dc[j] = d_c * f_g;
     }
 }
 
@@ -56,24 +77,30 @@ void sn_lstm_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 {
     size_t H = (size_t)r->units, T = (size_t)r->time, j;
     int act = r->c->act, ract = r->c->rec_act;
+    int fast = act == SN_ACT_TANH && ract == SN_ACT_SIGMOID;
     int32_t b;
     for (b = 0; b < r->batch; b++) {
         float *g = sn_rnn_gate_row(r, b, st->t);
         const float *c = st->c_out + (size_t)b * H, *c_prev = st->c_prev + (size_t)b * H;
         const float *dh = r->dh + (size_t)b * H;
         float *dc = r->dc + (size_t)b * H; /* in: dL/dc_t; out: dL/dc_{t-1} */
+        float *a_c = r->tmp + (size_t)b * H;
         if (!sn_rnn_real(r, b, st->t)) {
             memset(g, 0, 4 * H * sizeof *g); /* dc carries through unchanged */
             continue;
         }
+        sn_rnn_act_into(act, c, a_c, H); /* a(c_t): recomputed, not stored */
+        if (fast) {
+            row_backward_tanh_sigmoid(H, g, a_c, c_prev, dh, dc);
+            continue;
+        }
         for (j = 0; j < H; j++) {
             float i_g = g[j], f_g = g[H + j], c_g = g[2 * H + j], o_g = g[3 * H + j];
-            float a_c = sn_rnn_act(act, c[j]);
-            float d_c = dc[j] + dh[j] * o_g * sn_rnn_act_grad(act, a_c);
+            float d_c = dc[j] + dh[j] * o_g * sn_rnn_act_grad(act, a_c[j]);
             g[j] = d_c * c_g * sn_rnn_act_grad(ract, i_g);
             g[H + j] = d_c * c_prev[j] * sn_rnn_act_grad(ract, f_g);
             g[2 * H + j] = d_c * i_g * sn_rnn_act_grad(act, c_g);
-            g[3 * H + j] = dh[j] * a_c * sn_rnn_act_grad(ract, o_g);
+            g[3 * H + j] = dh[j] * a_c[j] * sn_rnn_act_grad(ract, o_g);
             dc[j] = d_c * f_g;
         }
     }

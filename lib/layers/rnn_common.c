@@ -230,13 +230,45 @@ void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t b
 
 /* ---- products ------------------------------------------------------------------ */
 
+/* dst rows = h rows [rows, H] times u [H, n] (row stride ldu), by rows of
+ * u scaled and added, which vectorizes over the n columns. For products
+ * too small for a BLAS call to pay: one sequence at a time (the server's
+ * latency path: OpenBLAS's GEMV costs as much here, and its thread pool
+ * only adds overhead on one row) and tiny layers (the course's
+ * SimpleRNN(6)), where the call itself is most of the cost. */
+SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size_t rows, size_t H,
+                                        const float *restrict u, size_t ldu, size_t n,
+                                        float *restrict dst, size_t ld_dst)
+{
+    size_t b, k, c;
+    for (b = 0; b < rows; b++) {
+        const float *hb = h + b * ld;
+        float *d = dst + b * ld_dst;
+        for (c = 0; c < n; c++)
+            d[c] = 0.0f;
+        for (k = 0; k < H; k++) {
+            const float a = hb[k], *uk = u + k * ldu;
+            for (c = 0; c < n; c++)
+                d[c] += a * uk[c];
+        }
+    }
+}
+
+/* Whether a recurrent product takes small_product (see there): one row, or
+ * a product of at most 16384 multiply-adds with at most 1024 weights. */
+static int small_enough(const sn_rnn_run *r, int32_t n)
+{
+    size_t weights = (size_t)r->units * (size_t)n;
+    return r->batch == 1 || (weights <= 1024u && weights * (size_t)r->batch <= 16384u);
+}
+
 void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t col,
                               int32_t n, float *dst, size_t ld_dst)
 {
     size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
-    /* One sequence (the server's latency path): a GEMV. */
-    if (r->batch == 1)
-        sn_gemv(1, H, (size_t)n, 1.0f, r->rkernel + col, GH, h_rec, 0.0f, dst);
+    if (small_enough(r, n))
+        small_product(h_rec, ld, (size_t)r->batch, H, r->rkernel + col, GH, (size_t)n, dst,
+                      ld_dst);
     else
         sn_gemm(0, 0, (size_t)r->batch, (size_t)n, H, 1.0f, h_rec, ld, r->rkernel + col, GH,
                 0.0f, dst, ld_dst);
@@ -247,11 +279,83 @@ void sn_rnn_recurrent_back(const sn_rnn_run *r, const float *src, size_t ld_src,
 {
     size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
     float beta = accumulate ? 1.0f : 0.0f;
-    if (r->batch == 1)
+    if (r->batch > 1 && small_enough(r, n)) {
+        /* Tiny layers: dot products, cheaper than the BLAS call. */
+        size_t b, k, c;
+        for (b = 0; b < (size_t)r->batch; b++)
+            for (k = 0; k < H; k++) {
+                const float *sb = src + b * ld_src, *uk = r->rkernel + k * GH + col;
+                float acc = 0.0f;
+                for (c = 0; c < (size_t)n; c++)
+                    acc += sb[c] * uk[c];
+                dst[b * H + k] = accumulate ? dst[b * H + k] + acc : acc;
+            }
+    } else if (r->batch == 1) {
         sn_gemv(0, H, (size_t)n, 1.0f, r->rkernel + col, GH, src, beta, dst);
-    else
+    } else {
         sn_gemm(0, 1, (size_t)r->batch, H, (size_t)n, 1.0f, src, ld_src, r->rkernel + col, GH,
                 beta, dst, H);
+    }
+}
+
+/* ---- row operations of the fused passes ------------------------------------ */
+
+SN_RNN_CLONES void sn_rnn_act_inplace(int act, float *x, size_t n)
+{
+    size_t j;
+    switch (act) {
+    case SN_ACT_TANH:
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_tanh(x[j]);
+        break;
+    case SN_ACT_SIGMOID:
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_sigmoid(x[j]);
+        break;
+    default:
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_act(act, x[j]);
+        break;
+    }
+}
+
+SN_RNN_CLONES void sn_rnn_act_into(int act, const float *restrict x, float *restrict y, size_t n)
+{
+    size_t j;
+    switch (act) {
+    case SN_ACT_TANH:
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_tanh(x[j]);
+        break;
+    case SN_ACT_SIGMOID:
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_sigmoid(x[j]);
+        break;
+    default:
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_act(act, x[j]);
+        break;
+    }
+}
+
+SN_RNN_CLONES void sn_rnn_mul_act_grad(int act, const float *restrict a, float *restrict y,
+                                       size_t n)
+{
+    size_t j;
+    switch (act) {
+    case SN_ACT_TANH:
+        for (j = 0; j < n; j++)
+            y[j] *= 1.0f - a[j] * a[j];
+        break;
+    case SN_ACT_SIGMOID:
+        for (j = 0; j < n; j++)
+            y[j] *= a[j] * (1.0f - a[j]);
+        break;
+    default:
+        for (j = 0; j < n; j++)
+            y[j] *= sn_rnn_act_grad(act, a[j]);
+        break;
+    }
 }
 
 void sn_rnn_finish_dh_prev(sn_rnn_run *r, const sn_rnn_step *st, const float *direct)

@@ -41,6 +41,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "layers/activation.h"
 #include "layers/layer.h"
@@ -207,26 +208,74 @@ void sn_rnn_finish_dh_prev(sn_rnn_run *r, const sn_rnn_step *st, const float *di
  * output alone: linear, relu, sigmoid, tanh, hard_sigmoid. */
 int sn_rnn_act_supported(int act);
 
-/* tanh through expf: glibc's tanhf (via expm1f) was over half of an LSTM's
- * forward time. A short series near 0 avoids the cancellation of
- * (1 - e) / (1 + e); elsewhere the error is a few ulps. */
+/* cond ? a : b on the bits, so that the compiler does not turn the choice
+ * into a branch (which, with the default -ftrapping-math, would keep the
+ * loop around it from vectorizing). */
+static inline float sn_rnn_select(int cond, float a, float b)
+{
+    uint32_t ua, ub, m = 0u - (uint32_t)(cond != 0);
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, sizeof a);
+    return a;
+}
+
+/* e^x for the fused passes: Cephes's expf polynomial (within 2 ulps of the
+ * exact value over the clamped range) in straight-line float and integer
+ * arithmetic, so that a loop over a gate row compiles to SIMD code (a call
+ * to libm's expf cannot be vectorized, and libm's expf was a fifth of an
+ * LSTM's training time). x is clamped to [-87, 88]: the result stays a
+ * normal float, which changes nothing for tanh and sigmoid. The rounding of
+ * x log2(e) to n uses the 1.5 * 2^23 shifter, whose low bits then hold n. */
+static inline float sn_rnn_exp(float x)
+{
+    const float shifter = 12582912.0f; /* 1.5 * 2^23, bits 0x4b400000 */
+    float t, n, r, p, s;
+    int32_t ti;
+    uint32_t si;
+    x = sn_rnn_select(x < -87.0f, -87.0f, x);
+    x = sn_rnn_select(x > 88.0f, 88.0f, x);
+    t = x * 1.44269504088896341f + shifter;
+    n = t - shifter;
+    r = x - n * 0.693359375f;    /* ln 2 in two parts: the exact high part, */
+    r = r - n * -2.12194440e-4f; /* then the low one */
+    p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    memcpy(&ti, &t, sizeof ti);
+    si = (uint32_t)(ti - 0x4b400000 + 127) << 23; /* 2^n, n in [-126, 127] */
+    memcpy(&s, &si, sizeof s);
+    return p * s;
+}
+
+/* tanh through e^-2|x| (glibc's tanhf, via expm1f, was over half of an
+ * LSTM's forward time). A short series near 0 avoids the cancellation of
+ * (1 - e) / (1 + e); elsewhere the error is a few ulps. Both are computed
+ * and one is selected, so loops over it vectorize. */
 static inline float sn_rnn_tanh(float x)
 {
-    float ax = fabsf(x), e, t;
-    if (ax < 0.0625f) {
-        float x2 = x * x;
-        return x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f)));
-    }
-    e = expf(-2.0f * ax);
-    t = (1.0f - e) / (1.0f + e);
-    return x < 0.0f ? -t : t;
+    float ax = fabsf(x), x2 = x * x, e, t, small;
+    small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f)));
+    e = sn_rnn_exp(-2.0f * ax);
+    t = copysignf((1.0f - e) / (1.0f + e), x);
+    return sn_rnn_select(ax < 0.0625f, small, t);
+}
+
+static inline float sn_rnn_sigmoid(float x)
+{
+    return 1.0f / (1.0f + sn_rnn_exp(-x));
 }
 
 static inline float sn_rnn_act(int act, float x)
 {
     switch (act) {
     case SN_ACT_TANH: return sn_rnn_tanh(x);
-    case SN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case SN_ACT_SIGMOID: return sn_rnn_sigmoid(x);
     case SN_ACT_HARD_SIGMOID: {
         float y = 0.2f * x + 0.5f;
         return y < 0.0f ? 0.0f : (y > 1.0f ? 1.0f : y);
@@ -248,6 +297,29 @@ static inline float sn_rnn_act_grad(int act, float y)
     default: return 1.0f;
     }
 }
+
+/* The hot loops of the fused passes: with GCC on x86-64 ELF, also an AVX2
+ * build, chosen at load time (an ifunc). FMA is not enabled and ISO C mode
+ * keeps contraction off, so both builds give the same bits. SN_NO_CLONES
+ * turns it off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) && \
+    !defined(SN_NO_CLONES)
+#define SN_RNN_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_RNN_CLONES
+#endif
+
+/* ---- the fused passes' row operations (rnn_common.c) -------------------
+ * Loops with the activation chosen outside them, which the compiler turns
+ * into SIMD code (on x86-64 with GCC also an AVX2 clone picked at load
+ * time). Element by element they compute exactly what sn_rnn_act and
+ * sn_rnn_act_grad compute, whatever the length or alignment of the row. */
+/* x[j] = act(x[j]), j < n */
+void sn_rnn_act_inplace(int act, float *x, size_t n);
+/* y[j] = act(x[j]), j < n; x and y do not overlap */
+void sn_rnn_act_into(int act, const float *x, float *y, size_t n);
+/* y[j] *= act'(from the output a[j]), j < n; a and y do not overlap */
+void sn_rnn_mul_act_grad(int act, const float *a, float *y, size_t n);
 
 /* ---- the layer glue shared by the three plain layers --------------------- */
 /* A layer's scratch starts with a stamp recording the forward call that

@@ -25,13 +25,18 @@ void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
             continue;
         }
         for (j = 0; j < H; j++)
-            h[j] = sn_rnn_act(r->c->act, pre[j] + rec[j]);
+            h[j] = pre[j] + rec[j];
+        if (r->mask != NULL)
+            sn_rnn_act_inplace(r->c->act, h, H);
     }
+    /* Without a mask every row is real: one pass over the step's [B, H]. */
+    if (r->mask == NULL)
+        sn_rnn_act_inplace(r->c->act, st->h_out, (size_t)r->batch * H);
 }
 
 void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 {
-    size_t H = (size_t)r->units, T = (size_t)r->time, j;
+    size_t H = (size_t)r->units, T = (size_t)r->time;
     int32_t b;
     for (b = 0; b < r->batch; b++) {
         float *dz = sn_rnn_gate_row(r, b, st->t);
@@ -40,8 +45,8 @@ void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
             memset(dz, 0, H * sizeof *dz);
             continue;
         }
-        for (j = 0; j < H; j++)
-            dz[j] = dh[j] * sn_rnn_act_grad(r->c->act, h[j]);
+        memcpy(dz, dh, H * sizeof *dz);
+        sn_rnn_mul_act_grad(r->c->act, h, dz, H);
     }
     sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * H, 0, r->units, r->dh_prev, 0);
     sn_rnn_finish_dh_prev(r, st, NULL);
