@@ -65,22 +65,155 @@ static int word_runs(const sn_analyzer *an, sn_scratch *sc, const uint8_t *s, si
     return SEQNET_OK;
 }
 
+/* Bit i set when byte i of the 8 (all < 0x80) is one of [0-9A-Za-z_]:
+ * per-byte range tests by addition (x + 0x80 - c sets bit 7 iff x >= c;
+ * nothing carries across bytes below 0x80), then the eight bit 7s gathered
+ * into one byte by a multiply whose partial products never overlap. */
+static unsigned word_bits8(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, hi = 0x8080808080808080ull;
+#define SN_GE(c) (w + (0x80u - (c)) * ones)
+#define SN_GT(c) (w + (0x7Fu - (c)) * ones)
+    uint64_t m = (SN_GE('0') & ~SN_GT('9')) | (SN_GE('A') & ~SN_GT('Z')) | (SN_GE('a') & ~SN_GT('z')) |
+                 ~((w ^ ('_' * ones)) + 0x7F * ones);
+#undef SN_GE
+#undef SN_GT
+    m &= hi;
+    return (unsigned)(((m >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+/* The runs of [0-9A-Za-z_] in ASCII s, 64 bytes at a time: as
+ * sn_ascii_runs with the word table, the mask built 8 bytes per step. */
+static size_t word_runs_ascii(const uint8_t *s, size_t n, sn_span *spans)
+{
+    size_t base, k = 0, start = 0;
+    uint64_t in = 0;
+    for (base = 0; base < n; base += 64) {
+        size_t m = n - base < 64 ? n - base : 64, i = 0;
+        uint64_t w = 0, edges;
+        for (; i + 8 <= m; i += 8) {
+            uint64_t x;
+            memcpy(&x, s + base + i, 8);
+            w |= (uint64_t)word_bits8(x) << i;
+        }
+        for (; i < m; i++)
+            w |= (uint64_t)ascii_word[s[base + i]] << i;
+        edges = w ^ ((w << 1) | in);
+        while (edges != 0) {
+            size_t p = base;
+#if defined(__GNUC__)
+            p += (size_t)__builtin_ctzll(edges);
+#else
+            {
+                uint64_t e = edges;
+                while (!(e & 1u)) {
+                    e >>= 1;
+                    p++;
+                }
+            }
+#endif
+            if (!in) {
+                start = p;
+            } else {
+                spans[k].off = start;
+                spans[k].len = p - start;
+                k++;
+            }
+            in ^= 1u;
+            edges &= edges - 1;
+        }
+    }
+    if (in) {
+        spans[k].off = start;
+        spans[k].len = n - start;
+        k++;
+    }
+    return k;
+}
+
+/* The pure-ASCII case: sn_ascii_lower, then the runs of [0-9A-Za-z_]
+ * found 64 bytes at a time from a bit mask (sn_ascii_runs), then the runs
+ * of two or more that are not stop words, hashed (when `hash` or for the
+ * stop-word check) and their slots prefetched. ASCII text is valid UTF-8,
+ * its str.lower() is the ASCII mapping and its \w the ASCII table, so the
+ * features equal the general path's. Returns 0 (and the caller takes the
+ * general path) when a byte >= 0x80 shows up. */
+static int ascii_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash, int *rc)
+{
+    const uint8_t *s;
+    sn_span *spans;
+    uint64_t *hashes;
+    size_t i, k = 0, n_runs, cap_spans = len / 2 + 2;
+    const sn_strtab *stop = an->stop != NULL && an->stop->n > 0 ? an->stop : NULL;
+
+    if ((*rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1, 1)) != SEQNET_OK ||
+        (*rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, cap_spans, sizeof *sc->spans)) != SEQNET_OK ||
+        (*rc = sn_grow(sc->alloc, (void **)&sc->hashes, &sc->hashes_cap, cap_spans, sizeof *sc->hashes)) != SEQNET_OK)
+        return 1;
+    if (!sn_ascii_lower(text, len, sc->norm, an->lower))
+        return 0;
+    s = sc->norm;
+    spans = sc->spans;
+    hashes = sc->hashes;
+    n_runs = word_runs_ascii(s, len, spans);
+    /* keep runs of two or more, not stop words; hash and prefetch each */
+    for (i = 0; i < n_runs; i++) {
+        sn_span sp = spans[i];
+        uint64_t h;
+        uint32_t id;
+        if (sp.len < 2)
+            continue;
+        if (!hash && stop == NULL) {
+            spans[k++] = sp;
+            continue;
+        }
+        h = sn_hash_bytes(s + sp.off, sp.len);
+        if (stop != NULL && sn_strtab_find(stop, s + sp.off, sp.len, h, &id))
+            continue;
+        if (an->prefetch != NULL)
+            sn_strtab_prefetch(an->prefetch, h);
+        spans[k] = sp;
+        hashes[k] = h;
+        k++;
+    }
+    sc->n_spans = k;
+    *rc = SEQNET_OK;
+    return 1;
+}
+
+int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash,
+                     const uint8_t **base)
+{
+    const uint8_t *s;
+    size_t n;
+    int rc;
+    sc->n_spans = 0;
+    if (ascii_words(an, sc, text, len, hash, &rc)) {
+        *base = sc->norm;
+        return rc;
+    }
+    sc->n_spans = 0;
+    rc = sn_text_normalize(sc, text, len, an->lower, an->strict, &s, &n);
+    if (rc != SEQNET_OK)
+        return rc;
+    *base = s;
+    rc = word_runs(an, sc, s, n);
+    if (rc == SEQNET_OK && hash)
+        rc = sn_hash_spans(sc, s, an->prefetch);
+    return rc;
+}
+
 int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len,
                sn_feature_fn emit, void *user)
 {
     const uint8_t *s;
-    size_t n, i, k, gram;
+    size_t i, k, gram;
     int rc;
 
-    rc = sn_text_normalize(sc, text, len, an->lower, an->strict, &s, &n);
-    if (rc != SEQNET_OK)
-        return rc;
-    rc = word_runs(an, sc, s, n);
+    rc = sn_analyze_words(an, sc, text, len, an->ngram_min <= 1, &s);
     if (rc != SEQNET_OK)
         return rc;
     if (an->ngram_min <= 1) {
-        if ((rc = sn_hash_spans(sc, s, an->prefetch)) != SEQNET_OK)
-            return rc;
         for (i = 0; i < sc->n_spans; i++) {
             rc = emit(user, s + sc->spans[i].off, sc->spans[i].len, sc->hashes[i]);
             if (rc != SEQNET_OK)

@@ -57,43 +57,54 @@ uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed)
     return h;
 }
 
+/* Per document, each feature becomes one entry (column << 32 | negative):
+ * the row is then sorted by column (sn_sort_keys) and equal columns are
+ * summed in order. */
 typedef struct hash_state {
     const sn_alloc *alloc;
     int64_t n_features;
     int alternate_sign;
+    uint64_t *keys, *tmp;
+    size_t k, cap_keys, cap_tmp;
     int32_t *cols;
     double *vals;
-    size_t k, cap_c, cap_v;
+    size_t cap_c, cap_v;
 } hash_state;
+
+static uint64_t hash_key(const hash_state *st, const uint8_t *s, size_t n)
+{
+    uint32_t u = sn_murmur3_32(s, n, 0);
+    uint32_t col;
+    /* |INT32_MIN| does not fit an int32; scikit-learn defines its column as
+     * (2^31 - 1 - (n_features - 1)) mod n_features, which equals 2^31 mod
+     * n_features. Everything else: |h| mod n_features. */
+    uint32_t nf = (uint32_t)st->n_features; /* in [1, 2^31 - 1) */
+    if (u == 0x80000000u)
+        col = (uint32_t)((2147483647 - (st->n_features - 1)) % st->n_features);
+    else if ((nf & (nf - 1u)) == 0) /* a power of two: no division */
+        col = ((u & 0x80000000u) ? ~u + 1u : u) & (nf - 1u);
+    else
+        col = ((u & 0x80000000u) ? ~u + 1u : u) % nf;
+    return (uint64_t)col << 32 | (st->alternate_sign && (u & 0x80000000u) ? 1u : 0u);
+}
+
+static int reserve_keys(hash_state *st, size_t need)
+{
+    int rc = sn_grow(st->alloc, (void **)&st->keys, &st->cap_keys, need, sizeof *st->keys);
+    if (rc == SEQNET_OK)
+        rc = sn_grow(st->alloc, (void **)&st->tmp, &st->cap_tmp, need, sizeof *st->tmp);
+    return rc;
+}
 
 static int emit_hash(void *user, const uint8_t *s, size_t n, uint64_t table_hash)
 {
     hash_state *st = user;
-    uint32_t u = sn_murmur3_32(s, n, 0);
-    int32_t col;
-    double v = 1.0;
     int rc;
     (void)table_hash; /* the hashing kind uses MurmurHash3, not the table hash */
-    /* |INT32_MIN| does not fit an int32; scikit-learn defines its column as
-     * (2^31 - 1 - (n_features - 1)) mod n_features, which equals 2^31 mod
-     * n_features. Everything else: |h| mod n_features. */
-    if (u == 0x80000000u)
-        col = (int32_t)((2147483647 - (st->n_features - 1)) % st->n_features);
-    else if (u & 0x80000000u)
-        col = (int32_t)((int64_t)(~u + 1u) % st->n_features);
-    else
-        col = (int32_t)((int64_t)u % st->n_features);
-    if (st->alternate_sign && (u & 0x80000000u))
-        v = -1.0;
-    if (st->k == st->cap_c || st->k == st->cap_v) {
-        if ((rc = sn_grow(st->alloc, (void **)&st->cols, &st->cap_c, st->k + 1, sizeof *st->cols)) != SEQNET_OK)
+    if (st->k == st->cap_keys || st->k == st->cap_tmp)
+        if ((rc = reserve_keys(st, st->k + 1)) != SEQNET_OK)
             return rc;
-        if ((rc = sn_grow(st->alloc, (void **)&st->vals, &st->cap_v, st->k + 1, sizeof *st->vals)) != SEQNET_OK)
-            return rc;
-    }
-    st->cols[st->k] = col;
-    st->vals[st->k] = v;
-    st->k++;
+    st->keys[st->k++] = hash_key(st, s, n);
     return SEQNET_OK;
 }
 
@@ -105,7 +116,8 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     sn_analyzer an;
     hash_state st;
     size_t t, i;
-    int rc = SEQNET_OK;
+    unsigned bits;
+    int rc = SEQNET_OK, words_only = vec->ngram_min == 1 && vec->ngram_max == 1;
 
     if (n_texts == 0)
         return sn_error(&vec->obj, SEQNET_EEMPTY, "Cannot vectorize empty sequence.");
@@ -115,35 +127,63 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     st.alloc = a;
     st.n_features = vec->n_features;
     st.alternate_sign = vec->alternate_sign;
+    bits = sn_bits_for((size_t)vec->n_features);
     sn_scratch_init(&sc, a);
     sn_vectorizer_analyzer(vec, &an);
     for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
         size_t len, k = 0;
-        const uint8_t *text = sn_text_at(texts, lengths, t, &len);
+        const uint8_t *text = sn_text_at(texts, lengths, t, &len), *base;
         st.k = 0;
-        rc = sn_analyze(&an, &sc, text, len, emit_hash, &st);
+        if (words_only) {
+            /* No callback per token, and no table hash. */
+            rc = sn_analyze_words(&an, &sc, text, len, 0, &base);
+            if (rc == SEQNET_OK)
+                rc = reserve_keys(&st, sc.n_spans + 1);
+            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++)
+                st.keys[i] = hash_key(&st, base + sc.spans[i].off, sc.spans[i].len);
+            st.k = rc == SEQNET_OK ? sc.n_spans : 0;
+        } else {
+            rc = sn_analyze(&an, &sc, text, len, emit_hash, &st);
+        }
         if (rc == SEQNET_EUTF8) {
             vec->have_bad = 1;
             rc = sn_text_utf8_error(&vec->obj, t, sc.bad_offset, &vec->bad_text, &vec->bad_offset);
         }
         if (rc != SEQNET_OK)
             break;
-        sn_sort_row(st.cols, st.vals, st.k);
+        sn_sort_keys(st.keys, st.tmp, st.k, bits);
+        rc = sn_grow(a, (void **)&st.cols, &st.cap_c, st.k + 1, sizeof *st.cols);
+        if (rc == SEQNET_OK)
+            rc = sn_grow(a, (void **)&st.vals, &st.cap_v, st.k + 1, sizeof *st.vals);
+        if (rc != SEQNET_OK)
+            break;
         for (i = 0; i < st.k; i++) { /* sum duplicates, keep zeros */
-            if (k > 0 && st.cols[k - 1] == st.cols[i]) {
-                st.vals[k - 1] += st.vals[i];
+            int32_t col = (int32_t)(st.keys[i] >> 32);
+            double v = (st.keys[i] & 1u) ? -1.0 : 1.0;
+            if (k > 0 && st.cols[k - 1] == col) {
+                st.vals[k - 1] += v;
             } else {
-                st.cols[k] = st.cols[i];
-                st.vals[k] = st.vals[i];
+                st.cols[k] = col;
+                st.vals[k] = v;
                 k++;
             }
         }
         rc = sn_vectorizer_finish_row(vec, st.cols, st.vals, k);
-        for (i = 0; i < k && rc == SEQNET_OK; i++)
-            rc = sn_csr_push(a, m, st.cols[i], st.vals[i]);
+        if (rc == SEQNET_OK && (m->nnz + k > m->cap_nnz_i || m->nnz + k > m->cap_nnz_d)) {
+            rc = sn_grow(a, (void **)&m->indices, &m->cap_nnz_i, m->nnz + k, sizeof *m->indices);
+            if (rc == SEQNET_OK)
+                rc = sn_grow(a, (void **)&m->data, &m->cap_nnz_d, m->nnz + k, sizeof *m->data);
+        }
+        if (rc == SEQNET_OK && k > 0) {
+            memcpy(m->indices + m->nnz, st.cols, k * sizeof *st.cols);
+            memcpy(m->data + m->nnz, st.vals, k * sizeof *st.vals);
+            m->nnz += k;
+        }
         if (rc == SEQNET_OK)
             rc = sn_csr_end_row(a, m);
     }
+    sn_free(a, st.keys);
+    sn_free(a, st.tmp);
     sn_free(a, st.cols);
     sn_free(a, st.vals);
     sn_scratch_free(&sc);

@@ -7,14 +7,13 @@
  * arena (offsets, not pointers, so the arena may move), and per-word data
  * lives in parallel arrays indexed by id, owned by the caller.
  *
- * Open addressing with linear probing; each slot packs a 32-bit tag from
- * the hash with the id, so a probe rarely touches the string itself.
+ * Open addressing with linear probing; each 16-byte slot holds the first 8
+ * bytes of its string, a tag from the hash with the length, and the id, so
+ * a probe touches the arena only for a candidate longer than 8 bytes.
  */
 #include <stdlib.h>
 
 #include "text/text_internal.h"
-
-#define SLOT_EMPTY 0u
 
 static uint64_t mix64(uint64_t h)
 {
@@ -26,21 +25,24 @@ static uint64_t mix64(uint64_t h)
     return h;
 }
 
+/* Short strings (most words) hash their zero-padded first 8 bytes and the
+ * length through one finalizer; longer ones fold 8-byte words, the last
+ * word read overlapping so no byte loop is needed. */
 uint64_t sn_hash_bytes(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x243F6A8885A308D3ull ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull);
-    uint64_t w = 0;
-    size_t i;
-    while (n >= 8) {
+    uint64_t w;
+    size_t left = n;
+    if (n <= 8)
+        return mix64(h ^ sn_head8(p, n));
+    while (left > 8) {
         memcpy(&w, p, 8);
         h = (h ^ w) * 0x87c37b91114253d5ull;
         h = (h << 31) | (h >> 33);
         p += 8;
-        n -= 8;
+        left -= 8;
     }
-    w = 0;
-    for (i = 0; i < n; i++)
-        w |= (uint64_t)p[i] << (8 * i);
+    memcpy(&w, p + left - 8, 8);
     h ^= w * 0x4cf5ad432745937full;
     return mix64(h);
 }
@@ -65,37 +67,18 @@ void sn_strtab_free(sn_strtab *t)
     sn_free(t->alloc, t->arena);
     sn_free(t->alloc, t->off);
     sn_free(t->alloc, t->len);
-    sn_free(t->alloc, t->head);
     sn_free(t->alloc, t->slots);
     sn_strtab_init(t, t->alloc);
 }
 
-/* A slot packs a 24-bit tag from the hash, the length (clamped to 255)
- * and id + 1: a probe rejects almost every non-match from the slot alone. */
-static uint64_t slot_key(uint64_t h, size_t n)
-{
-    return (h & 0xFFFFFF0000000000ull) | ((uint64_t)(n < 255 ? n : 255) << 32);
-}
-
-static uint64_t head8(const uint8_t *s, size_t n)
-{
-    uint64_t w = 0;
-    size_t i;
-    if (n >= 8) {
-        memcpy(&w, s, 8);
-        return w;
-    }
-    for (i = 0; i < n; i++)
-        w |= (uint64_t)s[i] << (8 * i);
-    return w;
-}
-
-static void place(uint64_t *slots, size_t mask, uint64_t h, size_t n, uint32_t id)
+static void place(sn_slot *slots, size_t mask, uint64_t h, const uint8_t *s, size_t n, uint32_t id)
 {
     size_t i = (size_t)h & mask;
-    while (slots[i] != SLOT_EMPTY)
+    while (slots[i].id1 != 0)
         i = (i + 1) & mask;
-    slots[i] = slot_key(h, n) | (uint64_t)(id + 1u);
+    slots[i].head = sn_head8(s, n);
+    slots[i].key = sn_slot_key(h, n);
+    slots[i].id1 = id + 1u;
 }
 
 /* Keep the load factor under 1/2: probes stay short even for the
@@ -103,9 +86,9 @@ static void place(uint64_t *slots, size_t mask, uint64_t h, size_t n, uint32_t i
 static int rehash(sn_strtab *t, size_t min_entries)
 {
     size_t n_slots = 64, i;
-    uint64_t *slots;
+    sn_slot *slots;
     while (n_slots / 2 < min_entries) {
-        if (n_slots > SIZE_MAX / 2 / sizeof(uint64_t))
+        if (n_slots > SIZE_MAX / 2 / sizeof(sn_slot))
             return SEQNET_ETOOBIG;
         n_slots *= 2;
     }
@@ -116,7 +99,7 @@ static int rehash(sn_strtab *t, size_t min_entries)
         return SEQNET_ENOMEM;
     for (i = 0; i < t->n; i++) {
         const uint8_t *s = (const uint8_t *)t->arena + t->off[i];
-        place(slots, n_slots - 1, sn_hash_bytes(s, t->len[i]), t->len[i], (uint32_t)i);
+        place(slots, n_slots - 1, sn_hash_bytes(s, t->len[i]), s, t->len[i], (uint32_t)i);
     }
     sn_free(t->alloc, t->slots);
     t->slots = slots;
@@ -127,7 +110,7 @@ static int rehash(sn_strtab *t, size_t min_entries)
 int sn_strtab_reserve(sn_strtab *t, size_t n, size_t bytes)
 {
     int rc;
-    size_t cap_off = t->cap, cap_len = t->cap, cap_head = t->cap;
+    size_t cap_off = t->cap, cap_len = t->cap;
     if (n > UINT32_MAX - 2)
         return SEQNET_ETOOBIG;
     rc = sn_grow(t->alloc, (void **)&t->arena, &t->arena_cap, bytes, 1);
@@ -135,13 +118,7 @@ int sn_strtab_reserve(sn_strtab *t, size_t n, size_t bytes)
         rc = sn_grow(t->alloc, (void **)&t->off, &cap_off, n, sizeof *t->off);
     if (rc == SEQNET_OK)
         rc = sn_grow(t->alloc, (void **)&t->len, &cap_len, n, sizeof *t->len);
-    if (rc == SEQNET_OK)
-        rc = sn_grow(t->alloc, (void **)&t->head, &cap_head, n, sizeof *t->head);
-    if (cap_off < cap_len)
-        cap_len = cap_off;
-    if (cap_head < cap_len)
-        cap_len = cap_head;
-    t->cap = cap_len;
+    t->cap = cap_off < cap_len ? cap_off : cap_len;
     if (rc == SEQNET_OK)
         rc = rehash(t, n);
     return rc;
@@ -150,21 +127,39 @@ int sn_strtab_reserve(sn_strtab *t, size_t n, size_t bytes)
 int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id)
 {
     size_t i;
-    uint64_t key = slot_key(h, n), head;
+    uint32_t key = sn_slot_key(h, n);
+    uint64_t head;
     if (t->mask == 0)
         return 0;
-    head = head8(s, n);
+    head = sn_head8(s, n);
     i = (size_t)h & t->mask;
     for (;;) {
-        uint64_t slot = t->slots[i];
-        if (slot == SLOT_EMPTY)
+        const sn_slot *sl = &t->slots[i];
+        if (sl->id1 == 0)
             return 0;
-        if ((slot & 0xFFFFFFFF00000000ull) == key) {
-            uint32_t k = (uint32_t)(slot & 0xFFFFFFFFu) - 1u;
-            if (t->head[k] == head && t->len[k] == n &&
-                (n <= 8 || memcmp(t->arena + t->off[k] + 8, s + 8, n - 8) == 0)) {
+        if (sl->key == key && sl->head == head) {
+            uint32_t k = sl->id1 - 1u;
+            /* Up to 8 bytes, key (exact length) and head decide; up to 16,
+             * one more 8-byte word ending at the last byte. */
+            if (n <= 8) {
                 *id = k;
                 return 1;
+            }
+            if (t->len[k] == n) {
+                const char *e = t->arena + t->off[k];
+                int same;
+                if (n <= 16) {
+                    uint64_t x, y;
+                    memcpy(&x, e + n - 8, 8);
+                    memcpy(&y, s + n - 8, 8);
+                    same = x == y;
+                } else {
+                    same = memcmp(e + 8, s + 8, n - 8) == 0;
+                }
+                if (same) {
+                    *id = k;
+                    return 1;
+                }
             }
         }
         i = (i + 1) & t->mask;
@@ -185,17 +180,11 @@ int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint3
         return SEQNET_ETOOBIG;
     /* Grow every structure first, so a failure leaves the table intact. */
     if (t->n == t->cap) {
-        size_t cap_off = t->cap, cap_len = t->cap, cap_head = t->cap;
+        size_t cap_off = t->cap, cap_len = t->cap;
         rc = sn_grow(t->alloc, (void **)&t->off, &cap_off, t->n + 1, sizeof *t->off);
         if (rc == SEQNET_OK)
             rc = sn_grow(t->alloc, (void **)&t->len, &cap_len, t->n + 1, sizeof *t->len);
-        if (rc == SEQNET_OK)
-            rc = sn_grow(t->alloc, (void **)&t->head, &cap_head, t->n + 1, sizeof *t->head);
-        if (cap_len < cap_off)
-            cap_off = cap_len;
-        if (cap_head < cap_off)
-            cap_off = cap_head;
-        t->cap = cap_off;
+        t->cap = cap_off < cap_len ? cap_off : cap_len;
         if (rc != SEQNET_OK)
             return rc;
     }
@@ -213,10 +202,9 @@ int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint3
     t->arena[t->arena_len + n] = '\0';
     t->off[k] = t->arena_len;
     t->len[k] = (uint32_t)n;
-    t->head[k] = head8(s, n);
     t->arena_len += n + 1;
     t->n++;
-    place(t->slots, t->mask, h, n, k);
+    place(t->slots, t->mask, h, s, n, k);
     *id = k;
     if (inserted != NULL)
         *inserted = 1;
@@ -235,7 +223,7 @@ void sn_strtab_truncate(sn_strtab *t, size_t n_keep)
     memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
     for (i = 0; i < t->n; i++) {
         const uint8_t *s = (const uint8_t *)t->arena + t->off[i];
-        place(t->slots, t->mask, sn_hash_bytes(s, t->len[i]), t->len[i], (uint32_t)i);
+        place(t->slots, t->mask, sn_hash_bytes(s, t->len[i]), s, t->len[i], (uint32_t)i);
     }
 }
 
@@ -282,11 +270,8 @@ int sn_hash_spans(sn_scratch *sc, const uint8_t *base, const sn_strtab *t)
     for (i = 0; i < sc->n_spans; i++) {
         uint64_t h = sn_hash_bytes(base + sc->spans[i].off, sc->spans[i].len);
         sc->hashes[i] = h;
-#if defined(__GNUC__)
-        if (t != NULL && t->mask != 0)
-            __builtin_prefetch(&t->slots[(size_t)h & t->mask]);
-#endif
+        if (t != NULL)
+            sn_strtab_prefetch(t, h);
     }
-    (void)t;
     return SEQNET_OK;
 }

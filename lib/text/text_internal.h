@@ -69,6 +69,14 @@ int sn_spans_push(sn_scratch *sc, size_t off, size_t len);
 int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int strict,
                       const uint8_t **out, size_t *out_len);
 
+/* Pure-ASCII fast paths (utf8.c). sn_ascii_lower copies s into out (n + 1
+ * bytes, NUL-terminated), ASCII-lowercased when `lower`, and returns 1; it
+ * returns 0 as soon as a byte >= 0x80 shows up. sn_ascii_runs writes the
+ * maximal runs of bytes with is_tok[b] != 0 (is_tok has 128 entries; s
+ * must be ASCII) into spans, which must hold n / 2 + 1; returns the count. */
+int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower);
+size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans);
+
 /* ---- set of code points (Keras filters) -------------------------------- */
 
 typedef struct sn_cpset {
@@ -85,20 +93,72 @@ int sn_cpset_has(const sn_cpset *set, uint32_t cp);
 /* ---- string interning hash table (strtab.c) ---------------------------- */
 
 /* Strings live in one arena (no per-string allocation); ids are dense,
- * in insertion order. Slots hold (tag << 32) | (id + 1), so most misses
- * are rejected without touching the entry arrays. */
+ * in insertion order. A slot holds the first 8 bytes of its string, a
+ * 24-bit tag from the hash with the length (clamped to 255), and id + 1:
+ * strings of up to 8 bytes are found from the slot alone, longer ones
+ * compare only their tail with the arena. */
+typedef struct sn_slot {
+    uint64_t head;     /* first 8 bytes, zero-padded */
+    uint32_t key;      /* hash tag << 8 | min(length, 255) */
+    uint32_t id1;      /* id + 1; 0 marks an empty slot */
+} sn_slot;
+
 typedef struct sn_strtab {
     const sn_alloc *alloc;
     char *arena;
     size_t arena_len, arena_cap;
     size_t *off;       /* per id: offset in arena (string is NUL-terminated) */
     uint32_t *len;     /* per id: byte length */
-    uint64_t *head;    /* per id: first 8 bytes, zero-padded (short words
-                        * compare without touching the arena) */
     size_t n, cap;
-    uint64_t *slots;
+    sn_slot *slots;
     size_t mask;       /* n_slots - 1 (power of two), 0 before the first insert */
 } sn_strtab;
+
+/* The first 8 bytes of s (zero-padded), read without touching s[n..]. */
+static inline uint64_t sn_head8(const uint8_t *p, size_t n)
+{
+    uint64_t w = 0;
+    uint32_t lo, hi;
+    if (n >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    if (n >= 4) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* two overlapping loads: bytes 0..3 and n-4..n-1 in place */
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
+#else
+        size_t i;
+        (void)lo;
+        (void)hi;
+        for (i = 0; i < n; i++)
+            w |= (uint64_t)p[i] << (8 * i);
+        return w;
+#endif
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << (8 * (n / 2))) | ((uint64_t)p[n - 1] << (8 * (n - 1)));
+}
+
+static inline uint32_t sn_slot_key(uint64_t h, size_t n)
+{
+    return ((uint32_t)(h >> 40) << 8) | (uint32_t)(n < 255 ? n : 255);
+}
+
+/* Prefetch the slot a lookup of hash h starts at. */
+static inline void sn_strtab_prefetch(const sn_strtab *t, uint64_t h)
+{
+#if defined(__GNUC__)
+    if (t->mask != 0)
+        __builtin_prefetch(&t->slots[(size_t)h & t->mask]);
+#else
+    (void)t;
+    (void)h;
+#endif
+}
 
 uint64_t sn_hash_bytes(const uint8_t *p, size_t n);
 void sn_strtab_init(sn_strtab *t, const sn_alloc *a);
@@ -146,6 +206,12 @@ typedef struct sn_analyzer {
  * feature in scikit-learn's order (all unigrams, then bigrams, ...). */
 int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len,
                sn_feature_fn emit, void *user);
+
+/* Just the word tokens (after stop words) of one text: sc->spans index
+ * *base, and with `hash` sc->hashes holds their sn_hash_bytes (their slots
+ * in an->prefetch already prefetched). */
+int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash,
+                     const uint8_t **base);
 
 /* The 318 scikit-learn English stop words, sorted. */
 extern const char *const sn_english_stop_words[];

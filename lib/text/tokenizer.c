@@ -346,18 +346,51 @@ static int split_general(const seqnet_tokenizer *tok, sn_scratch *sc, const uint
     return SEQNET_OK;
 }
 
+/* The pure-ASCII case of a one-code-point split: sn_ascii_lower, then the
+ * maximal runs of bytes that are neither filters nor the split character
+ * (tested after lowercasing, as Keras translates the lowered text), found
+ * 64 bytes at a time by sn_ascii_runs. ASCII text is valid UTF-8 and its
+ * str.lower() is the ASCII mapping, so the tokens equal the general path's.
+ * Returns 0 (the caller takes the general path) when a byte >= 0x80 shows
+ * up. */
+static int ascii_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8_t *text, size_t len,
+                        uint32_t split_cp, int *rc)
+{
+    uint8_t is_tok[128];
+    size_t c, cap_spans = len / 2 + 2;
+
+    if ((*rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1, 1)) != SEQNET_OK ||
+        (*rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, cap_spans, sizeof *sc->spans)) != SEQNET_OK)
+        return 1;
+    if (!sn_ascii_lower(text, len, sc->norm, tok->lower))
+        return 0;
+    for (c = 0; c < 128; c++)
+        is_tok[c] = (uint8_t)(((tok->filter_set.ascii[c >> 6] >> (c & 63)) & 1u) == 0 && c != split_cp);
+    sc->n_spans = sn_ascii_runs(sc->norm, len, is_tok, sc->spans);
+    return 1;
+}
+
 int sn_tokenizer_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8_t *text, size_t len,
                         const uint8_t **base)
 {
     const uint8_t *s;
     size_t n, pos = 0, start = 0, split_pos = 0;
     uint32_t split_cp = 0;
-    int rc, single;
+    int rc, single = 0;
 
     sc->n_spans = 0;
     if (!tok->char_level && tok->split_len == 0)
         return sn_error((sn_object *)&tok->obj, SEQNET_EINVAL,
                         "empty separator: split must not be empty unless char_level is set");
+    if (!tok->char_level) {
+        (void)sn_utf8_next((const uint8_t *)tok->split, tok->split_len, &split_pos, &split_cp);
+        single = split_pos == tok->split_len;
+        if (single && ascii_tokens(tok, sc, text, len, split_cp, &rc)) {
+            *base = sc->norm;
+            return rc;
+        }
+        sc->n_spans = 0;
+    }
     rc = sn_text_normalize(sc, text, len, tok->lower, tok->strict, &s, &n);
     if (rc != SEQNET_OK)
         return rc;
@@ -372,8 +405,6 @@ int sn_tokenizer_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8
         }
         return SEQNET_OK;
     }
-    (void)sn_utf8_next((const uint8_t *)tok->split, tok->split_len, &split_pos, &split_cp);
-    single = split_pos == tok->split_len;
     if (single) {
         /* One-code-point split: tokens are the maximal runs free of the
          * split character and of filter characters. */
@@ -580,7 +611,8 @@ SEQNET_API int seqnet_tokenizer_fit(seqnet_tokenizer *tok, const char *const *te
     const sn_alloc *a;
     sn_scratch sc;
     fit_delta d;
-    size_t old_n, t, i;
+    size_t old_n, t, i, cap_ids = 0;
+    uint32_t *ids = NULL;
     int rc;
 
     if (tok == NULL)
@@ -604,15 +636,26 @@ SEQNET_API int seqnet_tokenizer_fit(seqnet_tokenizer *tok, const char *const *te
         }
         if (rc == SEQNET_OK)
             rc = sn_hash_spans(&sc, base, &tok->words);
+        if (rc == SEQNET_OK)
+            rc = sn_grow(a, (void **)&ids, &cap_ids, sc.n_spans + 1, sizeof *ids);
+        /* Resolve the ids (their slots were prefetched while hashing),
+         * prefetching each id's counters, then count: the cache misses
+         * overlap. */
         for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
-            const uint8_t *w = base + sc.spans[i].off;
-            size_t wl = sc.spans[i].len;
             uint32_t id;
-            rc = sn_strtab_intern(&tok->words, w, wl, sc.hashes[i], &id, NULL);
+            rc = sn_strtab_intern(&tok->words, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &id, NULL);
             if (rc == SEQNET_OK && id >= d.cap)
                 rc = delta_grow(a, &d, (size_t)id + 1);
             if (rc != SEQNET_OK)
                 break;
+            ids[i] = id;
+#if defined(__GNUC__)
+            __builtin_prefetch(&d.counts[id]);
+            __builtin_prefetch(&d.last_doc[id]);
+#endif
+        }
+        for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+            uint32_t id = ids[i];
             d.counts[id]++;
             if (d.last_doc[id] != t + 1) {
                 d.last_doc[id] = t + 1;
@@ -642,6 +685,7 @@ SEQNET_API int seqnet_tokenizer_fit(seqnet_tokenizer *tok, const char *const *te
     sn_free(a, d.counts);
     sn_free(a, d.docs);
     sn_free(a, d.last_doc);
+    sn_free(a, ids);
     sn_scratch_free(&sc);
     return rc;
 }

@@ -45,7 +45,8 @@ static int to_sequences(seqnet_tokenizer *tok, const char *const *texts, const s
                         size_t n_texts, int32_t **ids_io, size_t *ids_cap, size_t *offs)
 {
     sn_scratch sc;
-    size_t t, i, n_ids = 0;
+    size_t t, i, n_ids = 0, cap_word = 0;
+    uint32_t *word = NULL; /* per token of a text: its id, UINT32_MAX when absent */
     int32_t oov = oov_index(tok);
     int64_t limit = tok->num_words;
     int rc = SEQNET_OK;
@@ -64,9 +65,28 @@ static int to_sequences(seqnet_tokenizer *tok, const char *const *texts, const s
             rc = sn_grow(&tok->obj.alloc, (void **)ids_io, ids_cap, n_ids + sc.n_spans + 1, sizeof(int32_t));
         if (rc == SEQNET_OK)
             rc = sn_hash_spans(&sc, base, &tok->words);
+        if (rc == SEQNET_OK)
+            rc = sn_grow(&tok->obj.alloc, (void **)&word, &cap_word, sc.n_spans + 1, sizeof *word);
+        /* Find every word first, prefetching its index entry, so the
+         * misses of one document overlap; absent words are looked up again
+         * below through the full rule (OOV string included). */
         for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
-            int32_t idx = sn_tokenizer_index_hashed(tok, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i]);
+            uint32_t id;
+            if (sn_strtab_find(&tok->words, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &id)) {
+                word[i] = id;
+#if defined(__GNUC__)
+                __builtin_prefetch(&tok->index[id]);
+#endif
+            } else {
+                word[i] = UINT32_MAX;
+            }
+        }
+        for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+            int32_t idx;
             int use_oov = 0;
+            idx = word[i] != UINT32_MAX ? tok->index[word[i]]
+                                        : sn_tokenizer_index_hashed(tok, base + sc.spans[i].off, sc.spans[i].len,
+                                                                    sc.hashes[i]);
             if (idx != 0) {
                 if (limit != 0 && idx >= limit) {
                     if (tok->oov == NULL)
@@ -89,6 +109,7 @@ static int to_sequences(seqnet_tokenizer *tok, const char *const *texts, const s
         }
     }
     offs[n_texts] = n_ids;
+    sn_free(&tok->obj.alloc, word);
     sn_scratch_free(&sc);
     return rc;
 }

@@ -100,6 +100,81 @@ size_t sn_utf8_put(uint32_t cp, uint8_t *out)
     return 4;
 }
 
+/* ---- pure-ASCII fast paths ------------------------------------------------ */
+
+int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower)
+{
+    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, upper;
+        memcpy(&w, s + i, 8);
+        if (w & hi)
+            return 0;
+        if (lower) {
+            /* per byte x < 0x80: x + 0x3F sets bit 7 iff x >= 'A', x + 0x25
+             * iff x > 'Z'; no carry crosses a byte */
+            upper = (w + 0x3F * ones) & ~(w + 0x25 * ones) & hi;
+            w += upper >> 2;
+        }
+        memcpy(out + i, &w, 8);
+    }
+    for (; i < n; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x80)
+            return 0;
+        out[i] = (uint8_t)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out[n] = 0;
+    return 1;
+}
+
+static unsigned lowest_bit(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned b = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        b++;
+    }
+    return b;
+#endif
+}
+
+size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans)
+{
+    size_t base, k = 0, start = 0;
+    uint64_t in = 0;
+    for (base = 0; base < n; base += 64) {
+        size_t m = n - base < 64 ? n - base : 64, i;
+        uint64_t w = 0, edges;
+        for (i = 0; i < m; i++)
+            w |= (uint64_t)is_tok[s[base + i]] << i;
+        /* every set bit is a boundary: starts and ends alternate */
+        edges = w ^ ((w << 1) | in);
+        while (edges != 0) {
+            size_t p = base + lowest_bit(edges);
+            if (!in) {
+                start = p;
+            } else {
+                spans[k].off = start;
+                spans[k].len = p - start;
+                k++;
+            }
+            in ^= 1u;
+            edges &= edges - 1;
+        }
+    }
+    if (in) {
+        spans[k].off = start;
+        spans[k].len = n - start;
+        k++;
+    }
+    return k;
+}
+
 /* ---- growable buffers ---------------------------------------------------- */
 
 int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
@@ -206,7 +281,7 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
                       const uint8_t **out, size_t *out_len)
 {
     size_t pos, n_cps, i, o, need;
-    int rc;
+    int rc, sigma = 0;
 
     if (all_ascii(s, n)) {
         if (!lower) {
@@ -227,7 +302,56 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
         return SEQNET_OK;
     }
 
-    /* Each input byte yields at most one code point. */
+    /* Output bound: a code point grows at most from 1 input byte to 3 output
+     * bytes (an invalid byte becoming U+FFFD); U+0130 is 2 -> 3 bytes. */
+    if (n > (SIZE_MAX - 1) / 3)
+        return SEQNET_ETOOBIG;
+    need = 3 * n + 1;
+    rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, need, 1);
+    if (rc != SEQNET_OK)
+        return rc;
+    /* One pass while no capital sigma shows up (its lowercase depends on
+     * the letters around it): ASCII bytes by table, others decoded,
+     * lowercased and re-encoded. The first bad byte is the same one the
+     * full pass below would report. */
+    pos = 0;
+    o = 0;
+    while (pos < n) {
+        size_t start = pos;
+        uint32_t cp;
+        uint8_t b = s[pos];
+        if (b < 0x80) {
+            sc->norm[o++] = (uint8_t)(lower && b >= 'A' && b <= 'Z' ? b + 32 : b);
+            pos++;
+            continue;
+        }
+        if (!sn_utf8_next(s, n, &pos, &cp) && strict) {
+            sc->bad_offset = start;
+            return SEQNET_EUTF8;
+        }
+        if (lower) {
+            if (cp == 0x03A3) {
+                sigma = 1;
+                break;
+            }
+            if (cp == 0x0130) { /* the only multi-code-point lowercase */
+                sc->norm[o++] = 'i';
+                cp = 0x0307;
+            } else {
+                cp = sn_uni_lower1(cp);
+            }
+        }
+        o += sn_utf8_put(cp, sc->norm + o);
+    }
+    if (!sigma) {
+        sc->norm[o] = 0;
+        *out = sc->norm;
+        *out_len = o;
+        return SEQNET_OK;
+    }
+
+    /* A capital sigma: decode everything, then lowercase with context.
+     * Each input byte yields at most one code point. */
     rc = sn_grow(sc->alloc, (void **)&sc->cps, &sc->cps_cap, n, sizeof(uint32_t));
     if (rc != SEQNET_OK)
         return rc;
@@ -242,14 +366,6 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
         }
         sc->cps[n_cps++] = cp;
     }
-    /* Output bound: a code point grows at most from 1 input byte to 3 output
-     * bytes (an invalid byte becoming U+FFFD); U+0130 is 2 -> 3 bytes. */
-    if (n > (SIZE_MAX - 1) / 3)
-        return SEQNET_ETOOBIG;
-    need = 3 * n + 1;
-    rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, need, 1);
-    if (rc != SEQNET_OK)
-        return rc;
     o = 0;
     for (i = 0; i < n_cps; i++) {
         uint32_t cp = sc->cps[i];

@@ -448,6 +448,63 @@ void sn_sort_row(int32_t *cols, double *vals, size_t k)
     }
 }
 
+/* Sort 64-bit entries by their high 32 bits (a column below 2^col_bits):
+ * insertion sort for short rows, else an LSD radix sort whose digit width
+ * follows the row length (few buckets for short rows, so clearing and
+ * summing them stays cheaper than the row), skipping digits every entry
+ * shares. Stable. tmp holds k entries. */
+void sn_sort_keys(uint64_t *keys, uint64_t *tmp, size_t k, unsigned col_bits)
+{
+    uint32_t count[2048];
+    unsigned w = 4, shift;
+    size_t i;
+    uint64_t *src = keys, *dst = tmp;
+    if (k <= 24) {
+        for (i = 1; i < k; i++) {
+            uint64_t v = keys[i];
+            size_t j = i;
+            while (j > 0 && (keys[j - 1] >> 32) > (v >> 32)) {
+                keys[j] = keys[j - 1];
+                j--;
+            }
+            keys[j] = v;
+        }
+        return;
+    }
+    while (w < 11 && ((size_t)1 << (w + 1)) <= k)
+        w++;
+    for (shift = 0; shift < col_bits; shift += w) {
+        uint32_t mask = (1u << w) - 1u, sum = 0;
+        size_t nb = (size_t)1 << w;
+        uint64_t *t;
+        memset(count, 0, nb * sizeof count[0]);
+        for (i = 0; i < k; i++)
+            count[(uint32_t)(src[i] >> (32 + shift)) & mask]++;
+        if (count[(uint32_t)(src[0] >> (32 + shift)) & mask] == k)
+            continue; /* one bucket: this digit is already in order */
+        for (i = 0; i < nb; i++) {
+            uint32_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < k; i++)
+            dst[count[(uint32_t)(src[i] >> (32 + shift)) & mask]++] = src[i];
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != keys)
+        memcpy(keys, src, k * sizeof *keys);
+}
+
+unsigned sn_bits_for(size_t n)
+{
+    unsigned b = 1;
+    while (b < 32 && ((size_t)1 << b) < n)
+        b++;
+    return b;
+}
+
 int sn_vectorizer_finish_row(seqnet_vectorizer *vec, int32_t *cols, double *vals, size_t k)
 {
     size_t i;

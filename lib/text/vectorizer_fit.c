@@ -25,9 +25,15 @@
 
 void sn_csr_free(const sn_alloc *a, sn_csr *m)
 {
-    sn_free(a, m->indptr);
-    sn_free(a, m->indices);
-    sn_free(a, m->data);
+    if (m->exported) {
+        seqnet_free(m->indptr);
+        seqnet_free(m->indices);
+        seqnet_free(m->data);
+    } else {
+        sn_free(a, m->indptr);
+        sn_free(a, m->indices);
+        sn_free(a, m->data);
+    }
     memset(m, 0, sizeof *m);
 }
 
@@ -66,7 +72,15 @@ static int csr_export(const sn_alloc *a, sn_csr *m, size_t n_rows, size_t **indp
                       double **data)
 {
     size_t nnz = m->nnz, i;
-    size_t *p = sn_export_malloc(a, (n_rows + 1) * sizeof *p);
+    size_t *p;
+    if (m->exported) { /* built in place: hand the blocks over */
+        *indptr = m->indptr;
+        *indices = m->indices;
+        *data = m->data;
+        memset(m, 0, sizeof *m);
+        return SEQNET_OK;
+    }
+    p = sn_export_malloc(a, (n_rows + 1) * sizeof *p);
     int32_t *ix = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *ix);
     double *d = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *d);
     if (p == NULL || ix == NULL || d == NULL) {
@@ -208,43 +222,182 @@ static int vocab_transform(seqnet_vectorizer *vec, const char *const *texts, con
 
 /* ---- fit ---------------------------------------------------------------------- */
 
+/* Per call: the provisional terms (ids in first-appearance order) with
+ * their total counts and document frequencies, the current document's row
+ * (distinct ids and counts; mark[id] is 1 + the id's place in it, 0 when
+ * absent, and is reset at the end of the document), and with fit_transform
+ * the provisional rows of every document. */
 typedef struct fit_state {
     seqnet_vectorizer *vec;
     sn_strtab terms;
     int64_t *tf, *df;
-    size_t cap_tf, cap_df;
-    doc_acc acc;
-    size_t doc_no;
+    uint32_t *mark;
+    size_t cap_tf, cap_df, cap_mark;
+    uint32_t *row_id, *row_cnt;
+    size_t k, cap_row_id, cap_row_cnt;
+    uint32_t *prov_id, *prov_cnt; /* rows back to back */
+    size_t prov_n, cap_prov_id, cap_prov_cnt;
+    size_t *prov_end;             /* per document: end of its row in prov_* */
     int rc;
 } fit_state;
+
+static void fit_state_free(const sn_alloc *a, fit_state *st)
+{
+    sn_strtab_free(&st->terms);
+    sn_free(a, st->tf);
+    sn_free(a, st->df);
+    sn_free(a, st->mark);
+    sn_free(a, st->row_id);
+    sn_free(a, st->row_cnt);
+    sn_free(a, st->prov_id);
+    sn_free(a, st->prov_cnt);
+    sn_free(a, st->prov_end);
+}
+
+/* Grow a zero-filled per-id array. */
+static int grow_zero(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t old = *cap;
+    int rc = sn_grow(a, buf, cap, need, elem);
+    if (*cap > old)
+        memset((char *)*buf + old * elem, 0, (*cap - old) * elem);
+    return rc;
+}
+
+static int row_reserve(const sn_alloc *a, fit_state *st, size_t need)
+{
+    int rc = sn_grow(a, (void **)&st->row_id, &st->cap_row_id, need, sizeof *st->row_id);
+    if (rc == SEQNET_OK)
+        rc = sn_grow(a, (void **)&st->row_cnt, &st->cap_row_cnt, need, sizeof *st->row_cnt);
+    return rc;
+}
+
+/* Look up (or add) a feature; *id receives its provisional id. */
+static int fit_term(fit_state *st, const uint8_t *s, size_t n, uint64_t h, uint32_t *id)
+{
+    const sn_alloc *a = &st->vec->obj.alloc;
+    int inserted, rc = sn_strtab_intern(&st->terms, s, n, h, id, &inserted);
+    if (rc == SEQNET_OK && inserted) {
+        size_t need = (size_t)*id + 1;
+        rc = grow_zero(a, (void **)&st->tf, &st->cap_tf, need, sizeof *st->tf);
+        if (rc == SEQNET_OK)
+            rc = grow_zero(a, (void **)&st->df, &st->cap_df, need, sizeof *st->df);
+        if (rc == SEQNET_OK)
+            rc = grow_zero(a, (void **)&st->mark, &st->cap_mark, need, sizeof *st->mark);
+    }
+    return rc;
+}
+
+/* Count one occurrence in the current row (room for it reserved). */
+static void row_add(fit_state *st, uint32_t id)
+{
+    uint32_t m = st->mark[id];
+    if (m != 0) {
+        st->row_cnt[m - 1]++;
+        return;
+    }
+    st->row_id[st->k] = id;
+    st->row_cnt[st->k] = 1;
+    st->mark[id] = (uint32_t)++st->k;
+}
 
 static int emit_fit(void *user, const uint8_t *s, size_t n, uint64_t h)
 {
     fit_state *st = user;
-    const sn_alloc *a = &st->vec->obj.alloc;
     uint32_t id;
-    int inserted, first;
-    st->rc = sn_strtab_intern(&st->terms, s, n, h, &id, &inserted);
-    if (st->rc == SEQNET_OK && inserted) {
-        size_t old_tf = st->cap_tf, old_df = st->cap_df;
-        st->rc = sn_grow(a, (void **)&st->tf, &st->cap_tf, (size_t)id + 1, sizeof *st->tf);
-        if (st->rc == SEQNET_OK)
-            st->rc = sn_grow(a, (void **)&st->df, &st->cap_df, (size_t)id + 1, sizeof *st->df);
-        if (st->cap_tf > old_tf)
-            memset(st->tf + old_tf, 0, (st->cap_tf - old_tf) * sizeof *st->tf);
-        if (st->cap_df > old_df)
-            memset(st->df + old_df, 0, (st->cap_df - old_df) * sizeof *st->df);
-        if (st->rc == SEQNET_OK)
-            st->rc = acc_reserve_ids(a, &st->acc, (size_t)id + 1);
-    }
-    if (st->rc != SEQNET_OK)
-        return st->rc;
-    first = acc_add(a, &st->acc, id, st->doc_no, &st->rc);
-    if (first)
-        st->df[id]++;
-    if (first || !st->vec->binary)
-        st->tf[id]++;
+    st->rc = fit_term(st, s, n, h, &id);
+    if (st->rc == SEQNET_OK && st->k == st->cap_row_id)
+        st->rc = row_reserve(&st->vec->obj.alloc, st, st->k + 1);
+    if (st->rc == SEQNET_OK)
+        row_add(st, id);
     return st->rc;
+}
+
+/* Close document t: fold its row into tf / df, keep it when keep_rows. */
+static int end_doc(fit_state *st, size_t t, int keep_rows)
+{
+    const sn_alloc *a = &st->vec->obj.alloc;
+    size_t j, k = st->k;
+    int binary = st->vec->binary;
+    for (j = 0; j < k; j++) {
+        uint32_t id = st->row_id[j];
+        st->mark[id] = 0;
+        st->df[id]++;
+        st->tf[id] += binary ? 1 : (int64_t)st->row_cnt[j];
+    }
+    st->k = 0;
+    if (!keep_rows)
+        return SEQNET_OK;
+    if (st->prov_n + k > st->cap_prov_id || st->prov_n + k > st->cap_prov_cnt) {
+        int rc = sn_grow(a, (void **)&st->prov_id, &st->cap_prov_id, st->prov_n + k, sizeof *st->prov_id);
+        if (rc == SEQNET_OK)
+            rc = sn_grow(a, (void **)&st->prov_cnt, &st->cap_prov_cnt, st->prov_n + k, sizeof *st->prov_cnt);
+        if (rc != SEQNET_OK)
+            return rc;
+    }
+    if (k > 0) {
+        memcpy(st->prov_id + st->prov_n, st->row_id, k * sizeof *st->prov_id);
+        memcpy(st->prov_cnt + st->prov_n, st->row_cnt, k * sizeof *st->prov_cnt);
+    }
+    st->prov_n += k;
+    st->prov_end[t] = st->prov_n;
+    return SEQNET_OK;
+}
+
+/* Analyze every text into st (and its rows when keep_rows). */
+static int fit_count(seqnet_vectorizer *vec, fit_state *st, const char *const *texts, const size_t *lengths,
+                     size_t n_texts, int keep_rows)
+{
+    const sn_alloc *a = &vec->obj.alloc;
+    sn_scratch sc;
+    sn_analyzer an;
+    size_t t, i, cap_ids = 0;
+    uint32_t *ids = NULL;
+    int rc = SEQNET_OK, words_only = vec->ngram_min == 1 && vec->ngram_max == 1;
+
+    sn_scratch_init(&sc, a);
+    sn_vectorizer_analyzer(vec, &an);
+    an.prefetch = &st->terms;
+    if (keep_rows && (st->prov_end = sn_malloc(a, (n_texts > 0 ? n_texts : 1) * sizeof *st->prov_end)) == NULL)
+        rc = SEQNET_ENOMEM;
+    for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
+        size_t len;
+        const uint8_t *text = sn_text_at(texts, lengths, t, &len), *base;
+        /* Row counts are uint32: a text needs 3 bytes per token. */
+        if (len / 3 >= UINT32_MAX) {
+            rc = sn_error(&vec->obj, SEQNET_ETOOBIG, "text %zu is too long", t);
+            break;
+        }
+        if (words_only) {
+            /* The common case without a callback per token. */
+            /* Resolve the ids first (their slots were prefetched while
+             * tokenizing) and prefetch each id's counters, then count. */
+            rc = sn_analyze_words(&an, &sc, text, len, 1, &base);
+            if (rc == SEQNET_OK)
+                rc = row_reserve(a, st, sc.n_spans);
+            if (rc == SEQNET_OK)
+                rc = sn_grow(a, (void **)&ids, &cap_ids, sc.n_spans + 1, sizeof *ids);
+            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+                rc = fit_term(st, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &ids[i]);
+#if defined(__GNUC__)
+                __builtin_prefetch(&st->mark[ids[i]]);
+                __builtin_prefetch(&st->tf[ids[i]]);
+                __builtin_prefetch(&st->df[ids[i]]);
+#endif
+            }
+            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++)
+                row_add(st, ids[i]);
+        } else {
+            rc = sn_analyze(&an, &sc, text, len, emit_fit, st);
+        }
+        if (rc == SEQNET_EUTF8)
+            rc = utf8_fail(vec, t, &sc);
+        if (rc == SEQNET_OK)
+            rc = end_doc(st, t, keep_rows);
+    }
+    sn_free(a, ids);
+    sn_scratch_free(&sc);
+    return rc;
 }
 
 typedef struct term_ref {
@@ -350,21 +503,85 @@ static int compute_idf(seqnet_vectorizer *vec, const int64_t *df_by_col, size_t 
     return SEQNET_OK;
 }
 
+/* The rows of fit_transform from the provisional rows: each row is
+ * remapped to columns as (column << 32 | count) entries, sorted in L1 by
+ * sn_sort_keys and written once, in order, straight into the
+ * seqnet_free() blocks handed to the caller (their size is known: the
+ * kept document frequencies add up to the entry count). */
+static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_of, const int64_t *df_col,
+                      size_t n_cols, size_t n_rows, sn_csr *m)
+{
+    const sn_alloc *a = &vec->obj.alloc;
+    size_t *indptr = NULL, nnz = 0, r, j, c, b, o = 0, max_row = 1;
+    uint64_t *keys = NULL, *tmp = NULL;
+    int32_t *indices = NULL;
+    double *data = NULL;
+    unsigned bits = sn_bits_for(n_cols);
+    int rc = SEQNET_OK, finish = vec->kind != SEQNET_VECTORIZER_COUNT || vec->binary;
+
+    for (c = 0; c < n_cols; c++)
+        nnz += (size_t)df_col[c];
+    for (r = 0, b = 0; r < n_rows; r++) {
+        if (st->prov_end[r] - b > max_row)
+            max_row = st->prov_end[r] - b;
+        b = st->prov_end[r];
+    }
+    indptr = sn_export_malloc(a, (n_rows + 1) * sizeof *indptr);
+    indices = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *indices);
+    data = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *data);
+    keys = sn_malloc(a, max_row * sizeof *keys);
+    tmp = sn_malloc(a, max_row * sizeof *tmp);
+    if (indptr == NULL || indices == NULL || data == NULL || keys == NULL || tmp == NULL)
+        rc = SEQNET_ENOMEM;
+    if (rc == SEQNET_OK)
+        indptr[0] = 0;
+    for (r = 0, b = 0; r < n_rows && rc == SEQNET_OK; r++) {
+        size_t e = st->prov_end[r], k = 0;
+        for (j = b; j < e; j++) {
+            int32_t col = col_of[st->prov_id[j]];
+            if (col >= 0)
+                keys[k++] = (uint64_t)(uint32_t)col << 32 | st->prov_cnt[j];
+        }
+        b = e;
+        sn_sort_keys(keys, tmp, k, bits);
+        for (j = 0; j < k; j++) {
+            indices[o + j] = (int32_t)(keys[j] >> 32);
+            data[o + j] = (double)(uint32_t)keys[j];
+        }
+        if (finish)
+            rc = sn_vectorizer_finish_row(vec, indices + o, data + o, k);
+        o += k;
+        indptr[r + 1] = o;
+    }
+    sn_free(a, keys);
+    sn_free(a, tmp);
+    if (rc == SEQNET_OK) {
+        m->indptr = indptr;
+        m->indices = indices;
+        m->data = data;
+        m->n_rows = n_rows;
+        m->nnz = nnz;
+        m->exported = 1;
+    } else {
+        seqnet_free(indptr);
+        seqnet_free(indices);
+        seqnet_free(data);
+    }
+    return rc;
+}
+
 /* The whole fit; on success vec holds the new state and, when m is not
  * NULL, m holds the transformed rows. On failure vec is unchanged. */
 static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths, size_t n_texts,
                     sn_csr *m)
 {
     const sn_alloc *a = &vec->obj.alloc;
-    sn_scratch sc;
-    sn_analyzer an;
     fit_state st;
-    sn_csr prov;
     sn_strtab vocab, pruned;
     int32_t *col_of = NULL;
     int64_t *df_col = NULL;
     double *idf = NULL;
-    size_t t, i, r;
+    size_t i, r;
     int rc;
 
     if (vec->ngram_min > vec->ngram_max)
@@ -402,30 +619,15 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
     }
 
     memset(&st, 0, sizeof st);
-    memset(&prov, 0, sizeof prov);
     st.vec = vec;
     sn_strtab_init(&st.terms, a);
     sn_strtab_init(&vocab, a);
     sn_strtab_init(&pruned, a);
-    sn_scratch_init(&sc, a);
-    sn_vectorizer_analyzer(vec, &an);
-    an.prefetch = &st.terms;
     rc = SEQNET_OK;
-    for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
-        size_t len;
-        const uint8_t *text = sn_text_at(texts, lengths, t, &len);
-        st.doc_no = t + 1;
-        st.acc.k = 0;
-        rc = sn_analyze(&an, &sc, text, len, emit_fit, &st);
-        if (rc == SEQNET_EUTF8)
-            rc = utf8_fail(vec, t, &sc);
-        /* Keep the document's provisional row for fit_transform. */
-        for (i = 0; m != NULL && i < st.acc.k && rc == SEQNET_OK; i++)
-            rc = sn_csr_push(a, &prov, st.acc.cols[i], st.acc.vals[i]);
-        if (m != NULL && rc == SEQNET_OK)
-            rc = sn_csr_end_row(a, &prov);
-    }
-    sn_scratch_free(&sc);
+    if (m != NULL && n_texts >= UINT32_MAX)
+        rc = sn_error(&vec->obj, SEQNET_ETOOBIG, "more than %u texts", (unsigned)UINT32_MAX - 1u);
+    if (rc == SEQNET_OK)
+        rc = fit_count(vec, &st, texts, lengths, n_texts, m != NULL);
     if (rc == SEQNET_OK && st.terms.n == 0)
         rc = sn_error(&vec->obj, SEQNET_EEMPTY, "empty vocabulary; perhaps the documents only contain stop words");
     if (rc == SEQNET_OK && st.terms.n > (size_t)INT32_MAX)
@@ -434,7 +636,7 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
         rc = SEQNET_ENOMEM;
     if (rc == SEQNET_OK)
         rc = build_vocab(vec, &st, n_texts, col_of, &vocab, &pruned);
-    if (rc == SEQNET_OK && (df_col = sn_malloc(a, vocab.n * sizeof *df_col)) == NULL)
+    if (rc == SEQNET_OK && (df_col = sn_malloc(a, (vocab.n > 0 ? vocab.n : 1) * sizeof *df_col)) == NULL)
         rc = SEQNET_ENOMEM;
     for (i = 0; rc == SEQNET_OK && i < st.terms.n; i++)
         if (col_of[i] >= 0)
@@ -442,26 +644,9 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
     if (rc == SEQNET_OK)
         rc = compute_idf(vec, df_col, vocab.n, n_texts, &idf);
     if (rc == SEQNET_OK && m != NULL) {
-        /* Remap the provisional rows to columns, in place per row. */
-        int32_t *cols = prov.indices;
-        double *vals = prov.data;
         double *old_idf = vec->idf;
         vec->idf = idf; /* finish_row reads vec->idf */
-        for (r = 0; r < prov.n_rows && rc == SEQNET_OK; r++) {
-            size_t b = prov.indptr[r], e = prov.indptr[r + 1], k = 0;
-            for (i = b; i < e; i++)
-                if (col_of[cols[i]] >= 0) {
-                    cols[b + k] = col_of[cols[i]];
-                    vals[b + k] = vals[i];
-                    k++;
-                }
-            sn_sort_row(cols + b, vals + b, k);
-            rc = sn_vectorizer_finish_row(vec, cols + b, vals + b, k);
-            for (i = 0; i < k && rc == SEQNET_OK; i++)
-                rc = sn_csr_push(a, m, cols[b + i], vals[b + i]);
-            if (rc == SEQNET_OK)
-                rc = sn_csr_end_row(a, m);
-        }
+        rc = build_rows(vec, &st, col_of, df_col, vocab.n, n_texts, m);
         vec->idf = old_idf;
     }
     if (rc == SEQNET_OK) {
@@ -480,11 +665,7 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
     }
     sn_free(a, col_of);
     sn_free(a, df_col);
-    sn_csr_free(a, &prov);
-    sn_strtab_free(&st.terms);
-    sn_free(a, st.tf);
-    sn_free(a, st.df);
-    acc_free(a, &st.acc);
+    fit_state_free(a, &st);
     return rc;
 }
 

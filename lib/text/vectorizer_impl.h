@@ -41,6 +41,7 @@ typedef struct sn_csr {
     int32_t *indices;
     double *data;
     size_t n_rows, nnz, cap_rows, cap_nnz_i, cap_nnz_d;
+    int exported; /* the three arrays are seqnet_free() blocks, final size */
 } sn_csr;
 
 void sn_csr_free(const sn_alloc *a, sn_csr *m);
@@ -54,6 +55,11 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
 void sn_vectorizer_analyzer(const seqnet_vectorizer *vec, sn_analyzer *an);
 int sn_vectorizer_create(const sn_alloc *a, int32_t kind, seqnet_vectorizer **out);
 int sn_vectorizer_rebuild_stop(seqnet_vectorizer *vec);
+/* Sort entries (column << 32 | payload) by column, columns < 2^col_bits;
+ * tmp holds k entries. */
+void sn_sort_keys(uint64_t *keys, uint64_t *tmp, size_t k, unsigned col_bits);
+/* Bits needed for values below n (at least 1). */
+unsigned sn_bits_for(size_t n);
 /* Sort (col, value) pairs of a row by column. */
 void sn_sort_row(int32_t *cols, double *vals, size_t k);
 

@@ -7,6 +7,8 @@
 # Fetches the data (scripts/fetch-imdb.sh), converts it once to a
 # length-prefixed corpus file, then runs each phase in its own process so
 # that the peak RSS printed belongs to that phase alone. Single thread.
+# Ends with a table of wall and CPU-time ratios (BENCH_TEXT_PHASES="count"
+# runs a subset).
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -30,7 +32,28 @@ BIN="$BUILD/tests/bench/bench_text"
 cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$ROOT/include" "$ROOT/tests/bench/bench_text.c" \
    -L"$BUILD/lib" -Wl,-rpath,"$BUILD/lib" -lseqnet -o "$BIN"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-for phase in tokenizer count tfidf hashing; do
-    "$BIN" "$phase" "$CORPUS"
-    "$PY" "$ROOT/tests/bench/bench_text_ref.py" "$phase" "$CORPUS"
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+PHASES=${BENCH_TEXT_PHASES:-tokenizer count tfidf hashing}
+for phase in $PHASES; do
+    "$BIN" "$phase" "$CORPUS" | tee -a "$OUT"
+    "$PY" "$ROOT/tests/bench/bench_text_ref.py" "$phase" "$CORPUS" | tee -a "$OUT"
 done
+# Side by side: throughput by wall clock and by CPU time (user + sys of the
+# phase; the fair clock when the machine is shared), and peak RSS.
+"$PY" - "$OUT" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+ours = {r["phase"]: r for r in rows if r["impl"] == "seqnet"}
+refs = {r["phase"]: r for r in rows if r["impl"] != "seqnet"}
+print("%-10s %12s %12s %8s %12s %12s %8s %10s %10s" % (
+    "phase", "wall MB/s", "ref", "ratio", "CPU MB/s", "ref", "ratio", "RSS MB", "ref"))
+for ph, a in ours.items():
+    b = refs.get(ph)
+    if b is None:
+        continue
+    print("%-10s %12.1f %12.1f %7.1fx %12.1f %12.1f %7.1fx %10.1f %10.1f" % (
+        ph, a["mb_per_s"], b["mb_per_s"], b["seconds"] / a["seconds"],
+        a["cpu_mb_per_s"], b["cpu_mb_per_s"], b["cpu_seconds"] / a["cpu_seconds"],
+        a["peak_rss_mb"], b["peak_rss_mb"]))
+PYEOF
