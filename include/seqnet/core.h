@@ -109,7 +109,9 @@ SEQNET_API const char *seqnet_strerror(int status);
  *         handle or its free; "" when the last call succeeded or set no
  *         message. Calls on a shared seqnet_model never write its message
  *         (they fail on the session instead), so reading a model's message
- *         is safe while other threads use it.
+ *         is safe while other threads use it. Read-only calls on a fitted
+ *         tokenizer or vectorizer write nothing on success, so there the
+ *         message is that of the last failed call (see text.h, Threads).
  * @since 0.1.0
  */
 SEQNET_API const char *seqnet_errmsg(const void *handle);

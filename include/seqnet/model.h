@@ -157,7 +157,9 @@ SEQNET_API int seqnet_session_set_input_lengths(seqnet_session *session, int32_t
  * Run the model on the fed inputs (inference mode: no dropout).
  * @return SEQNET_OK; SEQNET_ESTATE (an input was not fed); SEQNET_ESHAPE
  *         (batch sizes of the inputs differ); SEQNET_ERANGE (token id out
- *         of range); SEQNET_ENONFINITE; SEQNET_ENOMEM (growing buffers).
+ *         of range); SEQNET_ENONFINITE (a NaN or infinity in an input, or an
+ *         output that overflowed: no output is then readable);
+ *         SEQNET_ENOMEM (growing buffers).
  *         The session's message says which input or layer failed.
  * @since 0.1.0
  */
@@ -189,8 +191,10 @@ SEQNET_API const float *seqnet_session_output(const seqnet_session *session, int
 /**
  * Carry the state of every recurrent layer (SimpleRNN, LSTM, GRU) from one
  * run to the next. This is step-by-step inference: feed a message one token
- * (or one chunk) per run and read the output after each run; it equals the
- * whole-sequence prediction over the tokens fed so far. Layers built with
+ * (or one chunk) per run and read the output after each run; it equals,
+ * bit for bit, the whole-sequence prediction over the tokens fed so far
+ * with the same batch size (inference computes each step's products
+ * separately, so results do not depend on how the steps were chunked). Layers built with
  * SEQNET_OPT_STATEFUL = 1 carry their state whatever this setting.
  * Turning it on or off resets the states.
  * @param on  1 to carry state, 0 for independent runs (the default).

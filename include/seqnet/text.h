@@ -47,12 +47,18 @@
  * these two are not repeated below.
  *
  * Threads.  No global state, no locking. A tokenizer or vectorizer is used
- * by one thread at a time while it is configured or fitted; once fitted,
- * the transform functions only read it (they keep their scratch memory on
- * the stack of the call or allocate it per call) except for the error
- * message, so several threads may transform with one fitted object provided
- * each checks only the return codes, not seqnet_errmsg(). pad_sequences has
- * no state at all.
+ * by one thread at a time while it is configured or fitted. Once fitted,
+ * the transform functions (texts_to_sequences, sequences_to_texts,
+ * texts_to_matrix, sequences_to_matrix, vectorizer transform and
+ * transform_dense, lookups) write nothing to the object when they succeed:
+ * several threads may share one fitted object. A call that FAILS records
+ * its message (and error offset) on the object, so with invalid UTF-8 in
+ * strict mode or other failing input, concurrent failures would write the
+ * same object: when threads share an object, either make such failures
+ * impossible (the default UTF-8 replacement never fails) or give each thread
+ * its own copy (seqnet_*_load of the saved bytes). The message of a failure
+ * stays until the next failing call (a success does not clear it).
+ * pad_sequences has no state at all.
  *
  * Allocation.  Objects allocate through the allocator of the context they
  * were made from (core.h); the context must outlive them.

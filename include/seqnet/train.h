@@ -148,8 +148,9 @@ SEQNET_API int seqnet_data_set_floats(seqnet_data *data, int32_t input, const fl
 /**
  * Point output `output`'s targets at y [n_samples, time, width] (time 0 for
  * vector outputs). Sparse categorical targets are class indices stored as
- * floats, width 1. For sequence outputs a target of -1 (sparse) or a
- * sample/step weight of 0 marks a step to ignore. @since 0.1.0
+ * floats, width 1; a sparse target of exactly -1 marks a sample or step to
+ * ignore (other negative, fractional or non-finite classes fail with
+ * SEQNET_ERANGE). A sample weight of 0 adds nothing. @since 0.1.0
  */
 SEQNET_API int seqnet_data_set_targets(seqnet_data *data, int32_t output, const float *y,
                                        int64_t n_samples, int32_t time, int32_t width);

@@ -86,6 +86,9 @@ void sn_clear_error(sn_object *o);
 /* Copy the message of one object to another (propagate a failure). */
 int sn_copy_error(sn_object *dst, const sn_object *src, int code);
 
+/* 1 when every value of x[0..n) is finite, else 0. */
+int sn_all_finite(const float *x, size_t n);
+
 /* ---- random numbers ---- */
 void sn_rng_seed(sn_rng *r, uint64_t seed);
 uint64_t sn_rng_next(sn_rng *r);

@@ -212,23 +212,6 @@ SEQNET_API int seqnet_session_set_input_lengths(seqnet_session *session, int32_t
     return SEQNET_OK;
 }
 
-/* Whether every value is finite. x * 0 is 0 for finite x and NaN for NaN
- * or infinity, so a sum of them is a branch-free test that vectorizes (the
- * inputs of a bag-of-words model are tens of thousands of values). */
-static int all_finite(const float *x, size_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    size_t i, j;
-    for (i = 0; i + 8 <= n; i += 8)
-        for (j = 0; j < 8; j++)
-            acc[j] += x[i + j] * 0.0f;
-    for (; i < n; i++)
-        acc[0] += x[i] * 0.0f;
-    for (j = 1; j < 8; j++)
-        acc[0] += acc[j];
-    return acc[0] == 0.0f;
-}
-
 /* Set up input node `node` (model input number `k`) from its feed. */
 static int bind_input(seqnet_session *s, int32_t k, int32_t node, int32_t batch)
 {
@@ -248,7 +231,7 @@ static int bind_input(seqnet_session *s, int32_t k, int32_t node, int32_t batch)
     if (L->out_shape.time != SN_TIME_VECTOR)
         n->shape.time = f->time;
     count = sn_tensor_size(&n->t);
-    if (f->x != NULL && !all_finite(f->x, count)) {
+    if (f->x != NULL && !sn_all_finite(f->x, count)) {
         size_t i;
         for (i = 0; i < count && isfinite(f->x[i]); i++)
             ;
@@ -583,10 +566,27 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
 
 SEQNET_API int seqnet_session_run(seqnet_session *session)
 {
+    const seqnet_model *m;
+    int32_t k;
+    int st;
     if (session == NULL)
         return SEQNET_EINVAL;
     sn_clear_error(&session->obj);
-    return sn_session_forward(session, 0, 0);
+    if ((st = sn_session_forward(session, 0, 0)) != SEQNET_OK)
+        return st;
+    /* Finite inputs can still overflow inside the model: never hand back a
+     * NaN or an infinity as if it were a prediction. */
+    m = session->model;
+    for (k = 0; k < m->n_outputs; k++) {
+        const sn_tensor *t = &session->nodes[m->outputs[k]].t;
+        if (t->x != NULL && !sn_all_finite(t->x, sn_tensor_size(t))) {
+            session->ran = 0;
+            return sn_error(&session->obj, SEQNET_ENONFINITE,
+                            "output %d ('%s') overflowed: it holds NaN or infinity", (int)k,
+                            m->layers[m->outputs[k]].name);
+        }
+    }
+    return SEQNET_OK;
 }
 
 static const sn_node_state *output_node(const seqnet_session *s, int32_t index, int *status)

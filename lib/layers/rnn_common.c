@@ -436,13 +436,25 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     if (r->rec_keep != NULL)
         draw_keep(r->rec_keep, B * H, c->recurrent_dropout, rng);
 
-    /* Every step's input projection in one GEMM, the input bias preloaded. */
+    /* The input projection, the input bias preloaded. Training: every step
+     * in one GEMM. Inference: one GEMM per step over the batch rows, so a
+     * step's result does not depend on how many steps came in the same call
+     * (BLAS rounds a 1-row and a 200-row product differently): feeding a
+     * message token by token (stateful sessions) gives exactly what the
+     * whole sequence gives. */
     if (r->bias != NULL) {
         for (k = 0; k < rows; k++)
             memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
         beta = 1.0f;
     }
-    sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
+    if (r->training) {
+        sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
+    } else {
+        size_t t;
+        for (t = 0; t < T; t++)
+            sn_gemm(0, 0, B, GH, I, 1.0f, xin + t * I, T * I, r->kernel, GH, beta,
+                    r->proj + t * GH, T * GH);
+    }
     memset(r->zeros, 0, B * H * sizeof(float));
 
     for (s = 0; s < r->time; s++) {

@@ -129,8 +129,6 @@ SEQNET_API int seqnet_tokenizer_texts_to_sequences(seqnet_tokenizer *tok, const 
     if (tok == NULL || ids_out == NULL || offsets_out == NULL)
         return SEQNET_EINVAL;
     a = &tok->obj.alloc;
-    sn_clear_error(&tok->obj);
-    tok->have_bad = 0;
     if ((rc = sn_check_texts(&tok->obj, texts, lengths, n_texts)) != SEQNET_OK)
         return rc;
     if (n_texts >= SIZE_MAX / sizeof *offs)
@@ -170,7 +168,6 @@ SEQNET_API int seqnet_tokenizer_sequences_to_texts(seqnet_tokenizer *tok, const 
     if (tok == NULL || text_out == NULL || offsets_out == NULL)
         return SEQNET_EINVAL;
     a = &tok->obj.alloc;
-    sn_clear_error(&tok->obj);
     if ((rc = sn_check_offsets(&tok->obj, ids, offsets, n_seqs)) != SEQNET_OK)
         return rc;
     if (n_seqs >= SIZE_MAX / sizeof *offs)
@@ -353,7 +350,6 @@ SEQNET_API int seqnet_tokenizer_sequences_to_matrix(seqnet_tokenizer *tok, const
     int rc;
     if (tok == NULL)
         return SEQNET_EINVAL;
-    sn_clear_error(&tok->obj);
     if ((rc = sn_check_offsets(&tok->obj, ids, offsets, n_seqs)) != SEQNET_OK)
         return rc;
     return fill_matrix(tok, ids, offsets, n_seqs, mode, out, out_len);
@@ -368,8 +364,6 @@ SEQNET_API int seqnet_tokenizer_texts_to_matrix(seqnet_tokenizer *tok, const cha
     int rc;
     if (tok == NULL)
         return SEQNET_EINVAL;
-    sn_clear_error(&tok->obj);
-    tok->have_bad = 0;
     if ((rc = sn_check_texts(&tok->obj, texts, lengths, n_texts)) != SEQNET_OK)
         return rc;
     if (n_texts >= SIZE_MAX / sizeof *offs)

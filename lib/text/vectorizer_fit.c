@@ -680,6 +680,16 @@ static int begin(seqnet_vectorizer *vec, const char *const *texts, const size_t 
     return sn_check_texts(&vec->obj, texts, lengths, n_texts);
 }
 
+/* The start of a call that only reads a fitted object: it writes nothing
+ * to the object unless it fails, so threads may share one fitted object. */
+static int begin_read(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
+                      size_t n_texts)
+{
+    if (vec == NULL)
+        return SEQNET_EINVAL;
+    return sn_check_texts(&vec->obj, texts, lengths, n_texts);
+}
+
 SEQNET_API int seqnet_vectorizer_fit(seqnet_vectorizer *vec, const char *const *texts, const size_t *lengths,
                                      size_t n_texts)
 {
@@ -716,7 +726,8 @@ static int sparse_result(seqnet_vectorizer *vec, const char *const *texts, const
     if (indptr_out != NULL) *indptr_out = NULL;
     if (indices_out != NULL) *indices_out = NULL;
     if (data_out != NULL) *data_out = NULL;
-    if ((rc = begin(vec, texts, lengths, n_texts)) != SEQNET_OK)
+    rc = fit ? begin(vec, texts, lengths, n_texts) : begin_read(vec, texts, lengths, n_texts);
+    if (rc != SEQNET_OK)
         return rc;
     if (indptr_out == NULL || indices_out == NULL || data_out == NULL)
         return sn_error(&vec->obj, SEQNET_EINVAL, "the three output pointers must not be NULL");
@@ -748,7 +759,7 @@ SEQNET_API int seqnet_vectorizer_transform_dense(seqnet_vectorizer *vec, const c
 {
     sn_csr m;
     size_t width = 0, total, r, i;
-    int rc = begin(vec, texts, lengths, n_texts);
+    int rc = begin_read(vec, texts, lengths, n_texts);
     if (rc != SEQNET_OK)
         return rc;
     if (vec->kind == SEQNET_VECTORIZER_HASHING)

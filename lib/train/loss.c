@@ -67,11 +67,14 @@ int32_t sn_loss_target_width(int loss, int32_t pred_width)
 /* ---- shared validation ---------------------------------------------------- */
 
 /* Read a sparse class label: 1 for a valid class in *cls, 0 for an ignored
- * step (negative label), -1 for a label that is not an integer in range. */
+ * step (the label -1, the course's "missing target"), -1 for a label that is
+ * not an integer in range (other negatives, fractions, NaN, infinity). */
 static int sparse_class(float label, int32_t n_classes, int32_t *cls)
 {
-    if (label < 0.0f)
+    if (label == -1.0f)
         return 0;
+    if (label < 0.0f)
+        return -1;
     if (!(label < (float)n_classes) || label != floorf(label))
         return -1; /* also catches NaN */
     *cls = (int32_t)label;

@@ -604,6 +604,20 @@ static void clear_sparse_flags(seqnet_trainer *t)
     }
 }
 
+/* Whether the values an optimizer step just wrote are finite (the touched
+ * rows of a row-sparse weight, else the whole tensor). */
+static int updated_finite(const seqnet_trainer *t, const sn_param *P, int32_t l)
+{
+    const float *p = t->model->params + P->offset;
+    int32_t width = (int32_t)P->dims[P->rank - 1], i;
+    if (!P->sparse_rows)
+        return sn_all_finite(p, (size_t)P->count);
+    for (i = 0; i < t->n_touched[l]; i++)
+        if (!sn_all_finite(p + (size_t)t->touched[l][i] * (size_t)width, (size_t)width))
+            return 0;
+    return 1;
+}
+
 /* Clip, check for non-finite gradients, update. */
 static int apply_gradients(seqnet_trainer *t)
 {
@@ -677,6 +691,12 @@ static int apply_gradients(seqnet_trainer *t)
                                      t->row_step[l]);
             else
                 sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count, NULL, 0);
+            if (!updated_finite(t, P, l))
+                return sn_error(&t->obj, SEQNET_ENONFINITE,
+                                "the optimizer step overflowed layer '%s' weight '%s' (finite "
+                                "gradient, non-finite result: is the learning rate too large?); "
+                                "the model's weights are no longer usable",
+                                L->name, P->name);
         }
     }
     return SEQNET_OK;
