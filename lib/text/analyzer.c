@@ -221,26 +221,43 @@ int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_
         }
     }
     /* n-grams: tokens joined by one space, all windows left to right, for
-     * each n in turn. The joined string is built in sc->aux and handed to
-     * `emit` at once (emit copies what it keeps). */
+     * each n in turn. All grams of one n are first joined back to back in
+     * sc->aux and hashed (prefetching their vocabulary slots, so the lookups
+     * that follow rarely miss the cache), then handed to `emit` in order
+     * (emit copies what it keeps). */
     for (gram = an->ngram_min < 2 ? 2 : (size_t)an->ngram_min;
          gram <= (size_t)an->ngram_max && gram <= sc->n_spans; gram++) {
-        for (i = 0; i + gram <= sc->n_spans; i++) {
-            size_t total = gram - 1, o = 0;
-            for (k = 0; k < gram; k++)
-                total += sc->spans[i + k].len;
-            rc = sn_grow(sc->alloc, (void **)&sc->aux, &sc->aux_cap, total + 1, 1);
-            if (rc != SEQNET_OK)
-                return rc;
+        size_t n_grams = sc->n_spans - gram + 1, total = 0, o = 0, start;
+        for (i = 0; i < sc->n_spans; i++)
+            total += sc->spans[i].len;
+        /* every token appears in at most `gram` windows, plus separators */
+        if (total > (SIZE_MAX - n_grams * gram) / gram)
+            return SEQNET_ETOOBIG;
+        total = total * gram + n_grams * gram + 1;
+        if ((rc = sn_grow(sc->alloc, (void **)&sc->aux, &sc->aux_cap, total, 1)) != SEQNET_OK ||
+            (rc = sn_grow(sc->alloc, (void **)&sc->gram_end, &sc->gram_end_cap, n_grams,
+                          sizeof *sc->gram_end)) != SEQNET_OK ||
+            (rc = sn_grow(sc->alloc, (void **)&sc->gram_hash, &sc->gram_hash_cap, n_grams,
+                          sizeof *sc->gram_hash)) != SEQNET_OK)
+            return rc;
+        for (i = 0; i < n_grams; i++) {
+            start = o;
             for (k = 0; k < gram; k++) {
                 if (k > 0)
                     sc->aux[o++] = ' ';
                 memcpy(sc->aux + o, s + sc->spans[i + k].off, sc->spans[i + k].len);
                 o += sc->spans[i + k].len;
             }
-            rc = emit(user, sc->aux, o, sn_hash_bytes(sc->aux, o));
+            sc->gram_end[i] = o;
+            sc->gram_hash[i] = sn_hash_bytes(sc->aux + start, o - start);
+            if (an->prefetch != NULL)
+                sn_strtab_prefetch(an->prefetch, sc->gram_hash[i]);
+        }
+        for (i = 0, start = 0; i < n_grams; i++) {
+            rc = emit(user, sc->aux + start, sc->gram_end[i] - start, sc->gram_hash[i]);
             if (rc != SEQNET_OK)
                 return rc;
+            start = sc->gram_end[i];
         }
     }
     return SEQNET_OK;

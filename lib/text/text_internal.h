@@ -54,6 +54,10 @@ typedef struct sn_scratch {
     size_t n_spans, spans_cap;
     uint64_t *hashes;   /* per span, computed ahead so lookups can be prefetched */
     size_t hashes_cap;
+    size_t *gram_end;   /* n-grams of one n: end of each joined gram in aux */
+    size_t gram_end_cap;
+    uint64_t *gram_hash; /* ... and its hash, computed ahead for prefetching */
+    size_t gram_hash_cap;
     size_t bad_offset;  /* EUTF8: byte offset in the text */
 } sn_scratch;
 

@@ -217,6 +217,8 @@ void sn_scratch_free(sn_scratch *sc)
     sn_free(sc->alloc, sc->aux);
     sn_free(sc->alloc, sc->spans);
     sn_free(sc->alloc, sc->hashes);
+    sn_free(sc->alloc, sc->gram_end);
+    sn_free(sc->alloc, sc->gram_hash);
     sn_scratch_init(sc, sc->alloc);
 }
 

@@ -101,68 +101,19 @@ static int csr_export(const sn_alloc *a, sn_csr *m, size_t n_rows, size_t **indp
     return SEQNET_OK;
 }
 
-/* ---- per-document accumulation shared by fit and transform ----------------- */
-
-typedef struct doc_acc {
-    size_t *last; /* per id: 1 + last document that had it */
-    size_t *pos;  /* per id: its entry in the current row */
-    size_t cap;
-    int32_t *cols;
-    double *vals;
-    size_t k, cap_k_c, cap_k_v;
-} doc_acc;
-
-static void acc_free(const sn_alloc *a, doc_acc *d)
-{
-    sn_free(a, d->last);
-    sn_free(a, d->pos);
-    sn_free(a, d->cols);
-    sn_free(a, d->vals);
-    memset(d, 0, sizeof *d);
-}
-
-static int acc_reserve_ids(const sn_alloc *a, doc_acc *d, size_t n)
-{
-    size_t c1 = d->cap, c2 = d->cap, old = d->cap;
-    int rc;
-    if (n <= d->cap)
-        return SEQNET_OK;
-    rc = sn_grow(a, (void **)&d->last, &c1, n, sizeof *d->last);
-    if (rc == SEQNET_OK)
-        rc = sn_grow(a, (void **)&d->pos, &c2, n, sizeof *d->pos);
-    if (c1 > old)
-        memset(d->last + old, 0, (c1 - old) * sizeof *d->last);
-    d->cap = c1 < c2 ? c1 : c2;
-    return rc;
-}
-
-/* Count one occurrence of id in document doc_no (1-based); returns 1 when
- * it is the first occurrence in that document. */
-static int acc_add(const sn_alloc *a, doc_acc *d, uint32_t id, size_t doc_no, int *rc)
-{
-    if (d->last[id] == doc_no) {
-        d->vals[d->pos[id]] += 1.0;
-        return 0;
-    }
-    if (d->k == d->cap_k_c || d->k == d->cap_k_v) {
-        if ((*rc = sn_grow(a, (void **)&d->cols, &d->cap_k_c, d->k + 1, sizeof *d->cols)) != SEQNET_OK ||
-            (*rc = sn_grow(a, (void **)&d->vals, &d->cap_k_v, d->k + 1, sizeof *d->vals)) != SEQNET_OK)
-            return 0;
-    }
-    d->last[id] = doc_no;
-    d->pos[id] = d->k;
-    d->cols[d->k] = (int32_t)id;
-    d->vals[d->k] = 1.0;
-    d->k++;
-    return 1;
-}
-
 /* ---- transform with a vocabulary -------------------------------------------- */
 
+/* A transform collects each document's vocabulary columns in order, then
+ * sorts them (sn_sort_keys) and counts equal neighbours. Nothing is sized
+ * by the vocabulary, so classifying one short message costs what the
+ * message costs, not what a 30,000-term vocabulary would. */
 typedef struct tr_state {
     seqnet_vectorizer *vec;
-    doc_acc acc;
-    size_t doc_no;
+    uint64_t *keys, *tmp;
+    size_t k, cap_keys, cap_tmp;
+    int32_t *cols;
+    double *vals;
+    size_t cap_c, cap_v;
     int rc;
 } tr_state;
 
@@ -170,9 +121,14 @@ static int emit_transform(void *user, const uint8_t *s, size_t n, uint64_t h)
 {
     tr_state *st = user;
     uint32_t col;
-    if (sn_strtab_find(&st->vec->vocab, s, n, h, &col))
-        (void)acc_add(&st->vec->obj.alloc, &st->acc, col, st->doc_no, &st->rc);
-    return st->rc;
+    if (sn_strtab_find(&st->vec->vocab, s, n, h, &col)) {
+        if (st->k == st->cap_keys &&
+            (st->rc = sn_grow(&st->vec->obj.alloc, (void **)&st->keys, &st->cap_keys, st->k + 1,
+                              sizeof *st->keys)) != SEQNET_OK)
+            return st->rc;
+        st->keys[st->k++] = (uint64_t)col << 32;
+    }
+    return SEQNET_OK;
 }
 
 static int utf8_fail(seqnet_vectorizer *vec, size_t t, const sn_scratch *sc)
@@ -188,34 +144,50 @@ static int vocab_transform(seqnet_vectorizer *vec, const char *const *texts, con
     sn_scratch sc;
     sn_analyzer an;
     tr_state st;
-    size_t t, i;
-    int rc;
+    size_t t, i, k;
+    unsigned bits = sn_bits_for(vec->vocab.n > 0 ? vec->vocab.n : 1);
+    int rc = SEQNET_OK;
 
     memset(&st, 0, sizeof st);
     st.vec = vec;
     sn_scratch_init(&sc, a);
     sn_vectorizer_analyzer(vec, &an);
     an.prefetch = &vec->vocab;
-    rc = acc_reserve_ids(a, &st.acc, vec->vocab.n > 0 ? vec->vocab.n : 1);
     for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
         size_t len;
         const uint8_t *text = sn_text_at(texts, lengths, t, &len);
-        st.doc_no = t + 1;
-        st.acc.k = 0;
+        st.k = 0;
         rc = sn_analyze(&an, &sc, text, len, emit_transform, &st);
         if (rc == SEQNET_EUTF8)
             rc = utf8_fail(vec, t, &sc);
         if (rc != SEQNET_OK)
             break;
-        sn_sort_row(st.acc.cols, st.acc.vals, st.acc.k);
-        if (finish && (rc = sn_vectorizer_finish_row(vec, st.acc.cols, st.acc.vals, st.acc.k)) != SEQNET_OK)
+        if ((rc = sn_grow(a, (void **)&st.tmp, &st.cap_tmp, st.k + 1, sizeof *st.tmp)) != SEQNET_OK ||
+            (rc = sn_grow(a, (void **)&st.cols, &st.cap_c, st.k + 1, sizeof *st.cols)) != SEQNET_OK ||
+            (rc = sn_grow(a, (void **)&st.vals, &st.cap_v, st.k + 1, sizeof *st.vals)) != SEQNET_OK)
             break;
-        for (i = 0; i < st.acc.k && rc == SEQNET_OK; i++)
-            rc = sn_csr_push(a, m, st.acc.cols[i], st.acc.vals[i]);
+        sn_sort_keys(st.keys, st.tmp, st.k, bits);
+        for (i = 0, k = 0; i < st.k; i++) { /* counts of equal columns */
+            int32_t col = (int32_t)(st.keys[i] >> 32);
+            if (k > 0 && st.cols[k - 1] == col) {
+                st.vals[k - 1] += 1.0;
+            } else {
+                st.cols[k] = col;
+                st.vals[k] = 1.0;
+                k++;
+            }
+        }
+        if (finish && (rc = sn_vectorizer_finish_row(vec, st.cols, st.vals, k)) != SEQNET_OK)
+            break;
+        for (i = 0; i < k && rc == SEQNET_OK; i++)
+            rc = sn_csr_push(a, m, st.cols[i], st.vals[i]);
         if (rc == SEQNET_OK)
             rc = sn_csr_end_row(a, m);
     }
-    acc_free(a, &st.acc);
+    sn_free(a, st.keys);
+    sn_free(a, st.tmp);
+    sn_free(a, st.cols);
+    sn_free(a, st.vals);
     sn_scratch_free(&sc);
     return rc;
 }
