@@ -16,7 +16,10 @@
  *
  * A training step that produces a non-finite loss or gradient stops fit
  * with SEQNET_ENONFINITE before the weights are updated, so the model keeps
- * the last finite weights.
+ * the last finite weights. A finite gradient whose update overflows (the
+ * weights or the optimizer state) also gives SEQNET_ENONFINITE: the step is
+ * undone when the weight is dense; for an Embedding's row-sparse update the
+ * message says the weights are no longer usable (since 0.1.0).
  */
 #ifndef SEQNET_TRAIN_H
 #define SEQNET_TRAIN_H

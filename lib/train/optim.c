@@ -428,22 +428,124 @@ SN_INLINE void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, 
     o->step_lr = now;
 }
 
+int sn_optim_state_finite(const sn_optim *o, int64_t offset, int64_t count)
+{
+    int q;
+    for (q = 0; q < 2; q++)
+        if (o->slot[q] != NULL && offset + count <= o->n_params &&
+            !sn_all_finite(o->slot[q] + offset, (size_t)count))
+            return 0;
+    return 1;
+}
+
+/* Nonzero when one of x[0..n) is NaN or infinite (exponent bits all ones).
+ * Integer ORs vectorize; a float sum of x * 0 would be one long chain of
+ * dependent adds (the compiler may not reorder them). */
+SN_INLINE uint32_t nonfinite_bits(const float *x, int32_t n)
+{
+    uint32_t acc = 0, u;
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        memcpy(&u, x + j, sizeof u);
+        acc |= (u & 0x7f800000u) + 0x00800000u; /* carries out of bit 30 only for all ones */
+    }
+    return acc & 0x80000000u;
+}
+
+/* ---- undo log ------------------------------------------------------------- */
+
+size_t sn_optim_undo_floats(const sn_optim *o, int64_t count)
+{
+    size_t per = 1;
+    int q;
+    for (q = 0; q < 2; q++)
+        per += o->slot[q] != NULL;
+    return (size_t)count * per;
+}
+
+/* The log's contents never outlive a step, so growing is free + malloc
+ * (no copy), with some headroom so that batches of varying sparsity do not
+ * reallocate every step. */
+static int undo_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t n, bytes;
+    void *p;
+    if (need <= *cap)
+        return SEQNET_OK;
+    n = need + need / 4;
+    if (n < need || sn_mul_size(n, elem, &bytes) != 0)
+        return SEQNET_ETOOBIG;
+    p = sn_malloc(a, bytes);
+    if (p == NULL)
+        return SEQNET_ENOMEM;
+    sn_free(a, *buf);
+    *buf = p;
+    *cap = n;
+    return SEQNET_OK;
+}
+
+int sn_undo_reserve(sn_undo *u, const sn_alloc *a, size_t n_vals)
+{
+    int rc = undo_grow(a, (void **)&u->vals, &u->cap_vals, n_vals + 1, sizeof *u->vals);
+    u->n_vals = u->pos_vals = 0;
+    return rc;
+}
+
+void sn_undo_free(sn_undo *u, const sn_alloc *a)
+{
+    sn_free(a, u->vals);
+    memset(u, 0, sizeof *u);
+}
+
+static void save_floats(sn_undo *u, const float *src, int64_t n)
+{
+    memcpy(u->vals + u->n_vals, src, (size_t)n * sizeof *src);
+    u->n_vals += (size_t)n;
+}
+
+static void load_floats(sn_undo *u, float *dst, int64_t n)
+{
+    memcpy(dst, u->vals + u->pos_vals, (size_t)n * sizeof *dst);
+    u->pos_vals += (size_t)n;
+}
+
+void sn_optim_save_range(const sn_optim *o, const float *params, int64_t offset, int64_t count,
+                         sn_undo *u)
+{
+    int q;
+    save_floats(u, params + offset, count);
+    for (q = 0; q < 2; q++)
+        if (o->slot[q] != NULL)
+            save_floats(u, o->slot[q] + offset, count);
+}
+
+void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t count,
+                            sn_undo *u)
+{
+    int q;
+    load_floats(u, params + offset, count);
+    for (q = 0; q < 2; q++)
+        if (o->slot[q] != NULL)
+            load_floats(u, o->slot[q] + offset, count);
+}
+
 SN_CLONES
-void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
-                          int32_t row_width, const int32_t *rows, int32_t n_rows,
-                          int64_t *row_step)
+int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
+                         int32_t row_width, const int32_t *rows, int32_t n_rows,
+                         int64_t *row_step)
 {
     int64_t t = o->iterations;
     int lazy = sn_optim_is_lazy(o);
     int32_t i;
+    int q;
+    uint32_t bad = 0; /* nonzero once a written value is NaN or infinite */
     if (params == NULL || grads == NULL || row_width <= 0 || n_rows <= 0)
-        return;
+        return 1;
     for (i = 0; i < n_rows; i++) {
         int64_t k = offset + (int64_t)rows[i] * row_width;
         if (i + 4 < n_rows) {
             /* Ask for a row a few ahead in every array the update touches. */
             int64_t kn = offset + (int64_t)rows[i + 4] * row_width;
-            int q;
             SN_PREFETCH_W(params + kn);
             SN_PREFETCH(grads + kn);
             for (q = 0; q < 2; q++)
@@ -451,12 +553,19 @@ void sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_
                     SN_PREFETCH_W(o->slot[q] + kn);
         }
         if (!lazy_ready(o, k + row_width))
-            return;
+            break;
         if (lazy && row_step[rows[i]] < t - 1)
             replay_row(o, params, k, row_width, row_step[rows[i]], t - 1);
         update_range(o, params, grads, k, row_width, 0);
         row_step[rows[i]] = t;
+        /* the row is in L1 now: checking it here costs almost nothing,
+         * checking all rows afterwards meant a cache miss per row */
+        bad |= nonfinite_bits(params + k, row_width);
+        for (q = 0; q < 2; q++) /* and the optimizer's state of the row */
+            if (o->slot[q] != NULL)
+                bad |= nonfinite_bits(o->slot[q] + k, row_width);
     }
+    return bad == 0;
 }
 
 SN_CLONES

@@ -69,6 +69,7 @@ struct seqnet_trainer {
     uint64_t step;
     int64_t epochs_done;
     seqnet_data *gen_batch;
+    sn_undo undo;         /* what the current optimizer step overwrote */
 };
 
 static void catch_up_all(seqnet_trainer *t);
@@ -105,6 +106,7 @@ SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
     seqnet_session_free(trainer->session);
     seqnet_data_free(trainer->gen_batch);
     sn_optim_release(&trainer->optim);
+    sn_undo_free(&trainer->undo, &a);
     sn_free(&a, trainer->grads);
     sn_free(&a, trainer->has_grads);
     sn_free(&a, trainer->loss);
@@ -604,18 +606,34 @@ static void clear_sparse_flags(seqnet_trainer *t)
     }
 }
 
-/* Whether the values an optimizer step just wrote are finite (the touched
- * rows of a row-sparse weight, else the whole tensor). */
-static int updated_finite(const seqnet_trainer *t, const sn_param *P, int32_t l)
+/* Whether the values a dense optimizer step just wrote, weights and
+ * optimizer state, are finite (the row-sparse update checks its rows as it
+ * writes them). A gradient of 1e21 is finite, but its square overflows
+ * Adam's second moment, which would then freeze the weight silently. */
+static int updated_finite(const seqnet_trainer *t, const sn_param *P)
 {
-    const float *p = t->model->params + P->offset;
-    int32_t width = (int32_t)P->dims[P->rank - 1], i;
-    if (!P->sparse_rows)
-        return sn_all_finite(p, (size_t)P->count);
-    for (i = 0; i < t->n_touched[l]; i++)
-        if (!sn_all_finite(p + (size_t)t->touched[l][i] * (size_t)width, (size_t)width))
-            return 0;
-    return 1;
+    return sn_all_finite(t->model->params + P->offset, (size_t)P->count) &&
+           sn_optim_state_finite(&t->optim, P->offset, P->count);
+}
+
+/* Undo the dense part of the optimizer step up to and including layer
+ * last_l's weight last_p, from the undo log (in the order it was written). */
+static void rollback(seqnet_trainer *t, int32_t last_l, int32_t last_p)
+{
+    seqnet_model *m = t->model;
+    int32_t l, p;
+    t->undo.pos_vals = 0;
+    for (l = 0; l <= last_l; l++) {
+        const sn_layer *L = &m->layers[l];
+        if (!t->has_grads[l])
+            continue;
+        for (p = 0; p < L->n_params && (l < last_l || p <= last_p); p++) {
+            const sn_param *P = &L->params[p];
+            if (P->trainable && !P->sparse_rows)
+                sn_optim_restore_range(&t->optim, m->params, P->offset, P->count, &t->undo);
+        }
+    }
+    t->optim.iterations--; /* the next step gets this step's number again */
 }
 
 /* Clip, check for non-finite gradients, update. */
@@ -624,7 +642,7 @@ static int apply_gradients(seqnet_trainer *t)
     seqnet_model *m = t->model;
     double global = 0.0;
     int32_t l, p;
-    int st;
+    int st, pass;
 
     if ((st = sn_optim_prepare(&t->optim, m->n_params)) != SEQNET_OK)
         return sn_error(&t->obj, st, "out of memory for optimizer state");
@@ -676,29 +694,63 @@ static int apply_gradients(seqnet_trainer *t)
             }
         }
     }
-    sn_optim_begin_step(&t->optim);
-    for (l = 0; l < m->n_layers; l++) {
-        const sn_layer *L = &m->layers[l];
-        if (!t->has_grads[l])
-            continue;
-        for (p = 0; p < L->n_params; p++) {
-            const sn_param *P = &L->params[p];
-            if (!P->trainable)
+    /* Size the undo log before anything is written. A dense weight whose
+     * update wrote a non-finite value (weight or optimizer state) is rolled
+     * back with every dense weight updated before it. Row-sparse weights
+     * (embeddings) are updated last and only checked: see sn_undo. */
+    {
+        size_t n_vals = 0;
+        for (l = 0; l < m->n_layers; l++) {
+            const sn_layer *L = &m->layers[l];
+            if (!t->has_grads[l])
                 continue;
-            if (P->sparse_rows)
-                sn_optim_update_rows(&t->optim, m->params, t->grads, P->offset,
-                                     (int32_t)P->dims[P->rank - 1], t->touched[l], t->n_touched[l],
-                                     t->row_step[l]);
-            else
-                sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count, NULL, 0);
-            if (!updated_finite(t, P, l))
+            for (p = 0; p < L->n_params; p++)
+                if (L->params[p].trainable && !L->params[p].sparse_rows)
+                    n_vals += sn_optim_undo_floats(&t->optim, L->params[p].count);
+        }
+        if ((st = sn_undo_reserve(&t->undo, &t->obj.alloc, n_vals)) != SEQNET_OK)
+            return sn_error(&t->obj, st, "out of memory for the optimizer step");
+    }
+    sn_optim_begin_step(&t->optim);
+    /* pass 0: dense weights (logged); pass 1: row-sparse weights */
+    for (pass = 0; pass < 2; pass++)
+        for (l = 0; l < m->n_layers; l++) {
+            const sn_layer *L = &m->layers[l];
+            if (!t->has_grads[l])
+                continue;
+            for (p = 0; p < L->n_params; p++) {
+                const sn_param *P = &L->params[p];
+                int finite;
+                if (!P->trainable || P->sparse_rows != (pass == 1))
+                    continue;
+                if (P->sparse_rows) {
+                    finite = sn_optim_update_rows(&t->optim, m->params, t->grads, P->offset,
+                                                  (int32_t)P->dims[P->rank - 1], t->touched[l],
+                                                  t->n_touched[l], t->row_step[l]);
+                } else {
+                    sn_optim_save_range(&t->optim, m->params, P->offset, P->count, &t->undo);
+                    sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count, NULL,
+                                    0);
+                    finite = updated_finite(t, P);
+                }
+                if (finite)
+                    continue;
+                if (!P->sparse_rows) {
+                    rollback(t, l, p);
+                    return sn_error(&t->obj, SEQNET_ENONFINITE,
+                                    "the optimizer step overflowed layer '%s' weight '%s' (finite "
+                                    "gradient, non-finite result: is the learning rate too "
+                                    "large?); the step was undone: the weights are those before it",
+                                    L->name, P->name);
+                }
                 return sn_error(&t->obj, SEQNET_ENONFINITE,
                                 "the optimizer step overflowed layer '%s' weight '%s' (finite "
                                 "gradient, non-finite result: is the learning rate too large?); "
-                                "the model's weights are no longer usable",
+                                "rows of this embedding that the step touched hold non-finite "
+                                "values: the model's weights are no longer usable",
                                 L->name, P->name);
+            }
         }
-    }
     return SEQNET_OK;
 }
 

@@ -31,9 +31,8 @@
  * batches); the output after the last step must be bit-identical to the
  * single-threaded step-by-step reference. model.h says the output after
  * each step "equals the whole-sequence prediction over the tokens fed so
- * far": before the threads start, that is checked for every prefix of 40
- * sequences, to 1e-6 (it is not bit-exact today: the last bits differ on
- * some steps, see docs/RELIABILITY.md; SEQNET_KNOWN_GAPS=1 demands bits).
+ * far": before the threads start, that is checked bit for bit for every
+ * prefix of 40 sequences.
  */
 #include <check.h>
 #include <math.h>
