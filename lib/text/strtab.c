@@ -145,7 +145,9 @@ int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, u
                 *id = k;
                 return 1;
             }
-            if (t->len[k] == n) {
+            /* Below 255 bytes the key holds the exact length: no need to
+             * read len[] (one cache miss fewer per lookup). */
+            if (n < 255 || t->len[k] == n) {
                 const char *e = t->arena + t->off[k];
                 int same;
                 if (n <= 16) {
