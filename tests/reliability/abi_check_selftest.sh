@@ -100,6 +100,11 @@ build private_struct_changed "$nop" \
 verdict private_struct_changed 0
 build private_enum_changed "$nop" 's/AB_P_TWO = 2/AB_P_TWO = 5, AB_P_THREE = 3/' "$nop"
 verdict private_enum_changed 0
+build private_struct_removed "$nop" \
+    's|/\*EXTRA_DEF\*/|struct ab_scratch { int a, b; }; int ab_scratch_sum(struct ab_scratch *s); int ab_scratch_sum(struct ab_scratch *s) { return s->a + s->b; }|' \
+    "$nop"
+"$check" --update --baseline "$work/with_private.abi" --headers "$work/private_struct_removed/include" \
+    "$work/private_struct_removed/libab.so" >/dev/null
 
 # Incompatible: exit 1.
 build function_in_frozen_node 's|/\*EXTRA_DECL\*/|int ab_extra(void);|' \
@@ -119,6 +124,25 @@ build enum_renumbered 's/AB_ENOMEM = -2/AB_ENOMEM = -3/' "$nop" "$nop"
 verdict enum_renumbered 1
 build enum_constant_removed 's/, AB_KIND_TWO = 2 }/ }/' 's/ \&\& k != AB_KIND_TWO//' "$nop"
 verdict enum_constant_removed 1
+
+# Against a baseline that has an internal struct: the struct removed (an
+# internal refactor) is compatible, a public enum removed is not.
+verdict_vs() { # verdict_vs BASELINE NAME EXPECTED_EXIT
+    local status=0
+    "$check" --baseline "$1" --headers "$work/$2/include" "$work/$2/libab.so" \
+        >"$work/$2.log" 2>&1 || status=$?
+    if [[ $status -eq $3 ]]; then
+        printf 'ok    %-24s exit %d\n' "$2" "$status"
+    else
+        printf 'WRONG %-24s exit %d, expected %d\n' "$2" "$status" "$3"
+        sed 's/^/      /' "$work/$2.log"
+        failures=$((failures + 1))
+    fi
+}
+verdict_vs "$work/with_private.abi" same 0
+build public_enum_removed 's/^enum ab_kind.*$//' \
+    's/enum ab_kind k = (enum ab_kind)kind;/int k = kind;/; s/AB_KIND_ONE/1/; s/AB_KIND_TWO/2/' "$nop"
+verdict public_enum_removed 1
 
 if [[ $failures -ne 0 ]]; then
     echo "abi_check_selftest: $failures wrong verdicts"
