@@ -155,6 +155,36 @@ def early_stopping_stops():
 
 
 @test
+def early_stopping_counts_patience_as_keras_does():
+    # Keras stops after `patience` epochs in a row without improvement and,
+    # with restore_best_weights, puts back the best epoch's weights.
+    class FakeModel:
+        stop_training = False
+        weights = None
+
+        def get_weights(self):
+            return self.weights
+
+        def set_weights(self, w):
+            self.weights = w
+
+    for patience, stop_at in ((0, 2), (1, 2), (2, 3), (3, 4)):
+        m = FakeModel()
+        cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
+                                            restore_best_weights=True)
+        cb.model = m
+        stopped = None
+        for epoch, value in enumerate([0.5, 0.6, 0.59, 0.58, 0.57, 0.56, 0.55]):
+            m.weights = "weights of epoch %d" % epoch
+            cb.on_epoch_end(epoch, {"val_accuracy": value})
+            if m.stop_training:
+                stopped = epoch
+                break
+        assert stopped == stop_at, (patience, stopped)
+        assert m.weights == "weights of epoch 1", m.weights
+
+
+@test
 def errors_raise_seqnet_error_with_message():
     model = seqnet.Sequential([layers.Embedding(10, 4), layers.GlobalMaxPooling1D(),
                                layers.Dense(1)])
