@@ -11,6 +11,9 @@
  */
 #include "text/text_internal.h"
 
+/* n-grams made, hashed and prefetched at a time before they are looked up */
+#define SN_GRAM_BLOCK 64
+
 /* 1 for [0-9A-Za-z_]: the ASCII part of \w, checked without utf8proc. */
 static const uint8_t ascii_word[128] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -221,43 +224,52 @@ int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_
         }
     }
     /* n-grams: tokens joined by one space, all windows left to right, for
-     * each n in turn. All grams of one n are first joined back to back in
-     * sc->aux and hashed (prefetching their vocabulary slots, so the lookups
-     * that follow rarely miss the cache), then handed to `emit` in order
-     * (emit copies what it keeps). */
+     * each n in turn. The grams are made in blocks of SN_GRAM_BLOCK: joined
+     * back to back in sc->aux and hashed (prefetching their vocabulary
+     * slots, so the lookups that follow rarely miss the cache), then handed
+     * to `emit` in order (emit copies what it keeps). Blocks keep aux to
+     * the size of SN_GRAM_BLOCK grams, however long the text or large n. */
     for (gram = an->ngram_min < 2 ? 2 : (size_t)an->ngram_min;
          gram <= (size_t)an->ngram_max && gram <= sc->n_spans; gram++) {
-        size_t n_grams = sc->n_spans - gram + 1, total = 0, o = 0, start;
-        for (i = 0; i < sc->n_spans; i++)
-            total += sc->spans[i].len;
-        /* every token appears in at most `gram` windows, plus separators */
-        if (total > (SIZE_MAX - n_grams * gram) / gram)
-            return SEQNET_ETOOBIG;
-        total = total * gram + n_grams * gram + 1;
-        if ((rc = sn_grow(sc->alloc, (void **)&sc->aux, &sc->aux_cap, total, 1)) != SEQNET_OK ||
-            (rc = sn_grow(sc->alloc, (void **)&sc->gram_end, &sc->gram_end_cap, n_grams,
+        size_t n_grams = sc->n_spans - gram + 1, first, last;
+        if ((rc = sn_grow(sc->alloc, (void **)&sc->gram_end, &sc->gram_end_cap, SN_GRAM_BLOCK,
                           sizeof *sc->gram_end)) != SEQNET_OK ||
-            (rc = sn_grow(sc->alloc, (void **)&sc->gram_hash, &sc->gram_hash_cap, n_grams,
+            (rc = sn_grow(sc->alloc, (void **)&sc->gram_hash, &sc->gram_hash_cap, SN_GRAM_BLOCK,
                           sizeof *sc->gram_hash)) != SEQNET_OK)
             return rc;
-        for (i = 0; i < n_grams; i++) {
-            start = o;
-            for (k = 0; k < gram; k++) {
-                if (k > 0)
-                    sc->aux[o++] = ' ';
-                memcpy(sc->aux + o, s + sc->spans[i + k].off, sc->spans[i + k].len);
-                o += sc->spans[i + k].len;
+        for (first = 0; first < n_grams; first = last) {
+            size_t total = 0, o = 0, start;
+            last = n_grams - first < SN_GRAM_BLOCK ? n_grams : first + SN_GRAM_BLOCK;
+            /* the block's grams span tokens first .. last + gram - 2; each
+             * token is in at most `gram` of them, with a separator after */
+            for (i = first; i < last + gram - 1; i++) {
+                if (total > SIZE_MAX / gram - sc->spans[i].len - 1)
+                    return SEQNET_ETOOBIG;
+                total += sc->spans[i].len + 1;
             }
-            sc->gram_end[i] = o;
-            sc->gram_hash[i] = sn_hash_bytes(sc->aux + start, o - start);
-            if (an->prefetch != NULL)
-                sn_strtab_prefetch(an->prefetch, sc->gram_hash[i]);
-        }
-        for (i = 0, start = 0; i < n_grams; i++) {
-            rc = emit(user, sc->aux + start, sc->gram_end[i] - start, sc->gram_hash[i]);
-            if (rc != SEQNET_OK)
+            if ((rc = sn_grow(sc->alloc, (void **)&sc->aux, &sc->aux_cap, total * gram + 1, 1)) !=
+                SEQNET_OK)
                 return rc;
-            start = sc->gram_end[i];
+            for (i = first; i < last; i++) {
+                start = o;
+                for (k = 0; k < gram; k++) {
+                    if (k > 0)
+                        sc->aux[o++] = ' ';
+                    memcpy(sc->aux + o, s + sc->spans[i + k].off, sc->spans[i + k].len);
+                    o += sc->spans[i + k].len;
+                }
+                sc->gram_end[i - first] = o;
+                sc->gram_hash[i - first] = sn_hash_bytes(sc->aux + start, o - start);
+                if (an->prefetch != NULL)
+                    sn_strtab_prefetch(an->prefetch, sc->gram_hash[i - first]);
+            }
+            for (i = first, start = 0; i < last; i++) {
+                rc = emit(user, sc->aux + start, sc->gram_end[i - first] - start,
+                          sc->gram_hash[i - first]);
+                if (rc != SEQNET_OK)
+                    return rc;
+                start = sc->gram_end[i - first];
+            }
         }
     }
     return SEQNET_OK;

@@ -133,11 +133,30 @@ def vectorizers():
         compare(seqnet.HashingVectorizer(**hp).transform(docs), HashingVectorizer(**hp).transform(docs), 1e-12)
 
 
+def long_documents_ngrams():
+    # Reviews and mail run to hundreds of tokens: the analyzer makes n-grams
+    # in blocks (64 at a time), so documents must cross block boundaries.
+    rnd = random.Random(77)
+    words = ["w%d" % i for i in range(120)] + ["longerwordnumber%d" % i for i in range(30)]
+    docs = [" ".join(rnd.choice(words) for _ in range(rnd.randint(0, 700))) for _ in range(40)]
+    for ng in [(1, 2), (2, 3), (1, 5), (3, 3)]:
+        for ours_cls, their_cls, tol in ((seqnet.CountVectorizer, CountVectorizer, 0),
+                                         (seqnet.TfidfVectorizer, TfidfVectorizer, 1e-12)):
+            ours = ours_cls(ngram_range=ng).fit(docs[:30])
+            their = their_cls(ngram_range=ng).fit(docs[:30])
+            assert list(ours.get_feature_names_out()) == list(their.get_feature_names_out()), ng
+            compare(ours.transform(docs[30:]), their.transform(docs[30:]), tol)
+        hp = {"n_features": 2 ** 12, "ngram_range": ng}
+        compare(seqnet.HashingVectorizer(**hp).transform(docs), HashingVectorizer(**hp).transform(docs),
+                1e-12)
+
+
 def main():
     check("lower_all_code_points", lower_all)
     check("final_sigma_context", sigma_context)
     check("word_char_all_code_points", word_all)
     check("random_vectorizers", vectorizers)
+    check("long_documents_ngrams", long_documents_ngrams)
     print("%d passed, %d failed" % (results["passed"], results["failed"]))
     return 1 if results["failed"] else 0
 
