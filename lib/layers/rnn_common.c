@@ -262,6 +262,17 @@ static int small_enough(const sn_rnn_run *r, int32_t n)
     return r->batch == 1 || (weights <= 1024u && weights * (size_t)r->batch <= 16384u);
 }
 
+/* Whether inference takes small_product for the input projection: one
+ * sequence, or a product of at most 16384 multiply-adds per step with at
+ * most 1024 weights. It depends only on the batch and the layer, never on
+ * the number of steps, so a sequence fed whole or step by step takes the
+ * same path (and gets the same bits). */
+static int small_input(const sn_rnn_run *r)
+{
+    size_t weights = (size_t)r->in_features * (size_t)(r->gates * r->units);
+    return r->batch == 1 || (weights <= 1024u && weights * (size_t)r->batch <= 16384u);
+}
+
 void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t col,
                               int32_t n, float *dst, size_t ld_dst)
 {
@@ -443,14 +454,31 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
      * message token by token (stateful sessions) gives exactly what the
      * whole sequence gives. */
     if (r->bias != NULL) {
-        for (k = 0; k < rows; k++)
-            memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
+        if (r->training)
+            for (k = 0; k < rows; k++)
+                memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
         beta = 1.0f;
     }
     if (r->training) {
         sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
+    } else if (small_input(r)) {
+        /* One sequence (the latency path) or a tiny layer: the built-in
+         * product rounds each row the same way however many rows come in a
+         * call, so every step of every sequence in one call; a BLAS call
+         * per step of one row cost more in packing than in arithmetic. */
+        small_product(xin, I, rows, I, r->kernel, GH, GH, r->proj, GH);
+        if (r->bias != NULL)
+            for (k = 0; k < rows; k++) {
+                float *d = r->proj + k * GH;
+                size_t j;
+                for (j = 0; j < GH; j++)
+                    d[j] += r->bias[j];
+            }
     } else {
         size_t t;
+        if (r->bias != NULL)
+            for (k = 0; k < rows; k++)
+                memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
         for (t = 0; t < T; t++)
             sn_gemm(0, 0, B, GH, I, 1.0f, xin + t * I, T * I, r->kernel, GH, beta,
                     r->proj + t * GH, T * GH);
