@@ -457,6 +457,24 @@ START_TEST(training_that_overflows_stops_with_enonfinite_and_keeps_the_weights)
 }
 END_TEST
 
+/* The linear model with zero weights, one sample (x: 4 features, y: 1
+ * target) in *d, and a trainer with the given loss and optimizer. */
+static seqnet_trainer *zero_linear_trainer(seqnet_context *ctx, seqnet_model *m, const float *x,
+                                           const float *y, int loss, int optimizer,
+                                           seqnet_data **d)
+{
+    static const float zero[4] = {0, 0, 0, 0};
+    seqnet_trainer *t = NULL;
+    ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, zero, 4), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_new(ctx, d), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_floats(*d, 0, x, 1, 0, 4), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_targets(*d, 0, y, 1, 0, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, loss), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_optimizer(t, optimizer), SEQNET_OK);
+    return t;
+}
+
 /* A finite gradient whose square overflows Adam's second moment (|g| =
  * 1e21: g * g = 1e42 > FLT_MAX) leaves the weights finite but the state
  * infinite, which would freeze the weights silently from then on. The
@@ -467,19 +485,13 @@ START_TEST(a_gradient_that_overflows_the_optimizer_state_is_an_error)
 {
     seqnet_context *ctx = ctx_new(12);
     seqnet_model *m = linear_model(ctx, 0);
-    seqnet_trainer *t = NULL;
     seqnet_data *d = NULL;
     float x[4] = {1e21f, 1e21f, 1e21f, 1e21f}, y = 1.0f, zero[4] = {0, 0, 0, 0};
+    /* mean absolute error: loss |0 - 1| = 1 and gradient -x, both finite */
+    seqnet_trainer *t = zero_linear_trainer(ctx, m, x, &y, SEQNET_LOSS_MEAN_ABSOLUTE_ERROR,
+                                            SEQNET_OPTIMIZER_ADAM, &d);
     double logs[1];
     int st;
-    ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, zero, 4), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_floats(d, 0, x, 1, 0, 4), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_targets(d, 0, &y, 1, 0, 1), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
-    /* mean absolute error: loss |0 - 1| = 1 and gradient -x, both finite */
-    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_MEAN_ABSOLUTE_ERROR), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_set_optimizer(t, SEQNET_OPTIMIZER_ADAM), SEQNET_OK);
     st = seqnet_trainer_train_batch(t, d, logs);
     ck_assert_int_eq(st, SEQNET_ENONFINITE);
     ck_assert_ptr_nonnull(strstr(seqnet_errmsg(t), "linear"));
@@ -488,23 +500,22 @@ START_TEST(a_gradient_that_overflows_the_optimizer_state_is_an_error)
          * included: the next step equals a fresh trainer's first step. */
         float x2[4] = {1, 2, 3, 4}, y2 = 3.0f, after[4], fresh[4];
         seqnet_model *m2 = linear_model(ctx, 0);
-        seqnet_trainer *t2 = NULL;
+        seqnet_data *d2 = NULL;
+        seqnet_trainer *t2 = zero_linear_trainer(ctx, m2, x2, &y2, SEQNET_LOSS_MEAN_ABSOLUTE_ERROR,
+                                                 SEQNET_OPTIMIZER_ADAM, &d2);
         ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 4), SEQNET_OK);
         ck_assert_mem_eq(after, zero, sizeof zero);
         ck_assert_int_eq(seqnet_data_set_floats(d, 0, x2, 1, 0, 4), SEQNET_OK);
         ck_assert_int_eq(seqnet_data_set_targets(d, 0, &y2, 1, 0, 1), SEQNET_OK);
         ck_assert_int_eq(seqnet_trainer_train_batch(t, d, logs), SEQNET_OK);
         ck_assert_int_eq(seqnet_trainer_train_batch(t, d, logs), SEQNET_OK);
-        ck_assert_int_eq(seqnet_model_set_weight(m2, 1, 0, zero, 4), SEQNET_OK);
-        ck_assert_int_eq(seqnet_trainer_new(m2, &t2), SEQNET_OK);
-        ck_assert_int_eq(seqnet_trainer_set_loss(t2, 0, SEQNET_LOSS_MEAN_ABSOLUTE_ERROR), SEQNET_OK);
-        ck_assert_int_eq(seqnet_trainer_set_optimizer(t2, SEQNET_OPTIMIZER_ADAM), SEQNET_OK);
-        ck_assert_int_eq(seqnet_trainer_train_batch(t2, d, logs), SEQNET_OK);
-        ck_assert_int_eq(seqnet_trainer_train_batch(t2, d, logs), SEQNET_OK);
+        ck_assert_int_eq(seqnet_trainer_train_batch(t2, d2, logs), SEQNET_OK);
+        ck_assert_int_eq(seqnet_trainer_train_batch(t2, d2, logs), SEQNET_OK);
         ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 4), SEQNET_OK);
         ck_assert_int_eq(seqnet_model_get_weight(m2, 1, 0, fresh, 4), SEQNET_OK);
         ck_assert_mem_eq(after, fresh, sizeof fresh);
         ck_assert(after[0] != 0.0f);
+        seqnet_data_free(d2);
         seqnet_trainer_free(t2);
         seqnet_model_free(m2);
     }
@@ -561,17 +572,11 @@ START_TEST(an_update_that_overflows_keeps_the_last_finite_weights)
 {
     seqnet_context *ctx = ctx_new(7);
     seqnet_model *m = linear_model(ctx, 0);
-    seqnet_trainer *t = NULL;
     seqnet_data *d = NULL;
     float x[4] = {1, 2, 3, 4}, y = 1e6f, zero[4] = {0, 0, 0, 0}, after[4];
+    seqnet_trainer *t = zero_linear_trainer(ctx, m, x, &y, SEQNET_LOSS_MEAN_SQUARED_ERROR,
+                                            SEQNET_OPTIMIZER_SGD, &d);
     int st, i;
-    ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, zero, 4), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_floats(d, 0, x, 1, 0, 4), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_targets(d, 0, &y, 1, 0, 1), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_MEAN_SQUARED_ERROR), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_set_optimizer(t, SEQNET_OPTIMIZER_SGD), SEQNET_OK);
     ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_LEARNING_RATE, 1e35), SEQNET_OK);
     st = seqnet_trainer_train_batch(t, d, NULL);
     ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 4), SEQNET_OK);
