@@ -364,10 +364,19 @@ SEQNET_API int seqnet_graph_compile(seqnet_graph *graph, const int32_t *inputs, 
                 return sn_error(&graph->obj, SEQNET_EINVAL, "compile: input %d given twice",
                                 (int)inputs[i]);
     }
-    for (i = 0; i < n_outputs; i++)
+    for (i = 0; i < n_outputs; i++) {
         if (outputs[i] < 0 || outputs[i] >= graph->n_nodes)
             return sn_error(&graph->obj, SEQNET_EINVAL, "compile: output %d is not a node",
                             (int)outputs[i]);
+        /* Outputs are floats; a model that only hands back its token ids
+         * has no float tensor to give. A float input as an output is fine
+         * (the identity model). */
+        if (graph->nodes[outputs[i]].out_shape.is_tokens)
+            return sn_error(&graph->obj, SEQNET_EINVAL,
+                            "compile: output '%s' is a tensor of token ids; a model's outputs "
+                            "are float tensors (add a layer such as Embedding)",
+                            graph->nodes[outputs[i]].name);
+    }
 
     needed = sn_calloc(a, (size_t)graph->n_nodes, 1);
     remap = sn_calloc(a, (size_t)graph->n_nodes, sizeof *remap);

@@ -149,8 +149,11 @@ int sn_opts_int(const sn_opts *o, int key, int64_t *out)
         *out = s->i;
         return 1;
     }
-    /* A float that holds an integer is accepted (Python callers pass 3.0). */
-    if (s->type == SN_OPT_FLOAT && s->f == (double)(int64_t)s->f) {
+    /* A float that holds an integer is accepted (Python callers pass 3.0);
+     * the range test comes first: converting a double beyond int64 (or NaN)
+     * is undefined behaviour. */
+    if (s->type == SN_OPT_FLOAT && s->f >= -9007199254740992.0 && s->f <= 9007199254740992.0 &&
+        s->f == (double)(int64_t)s->f) {
         *out = (int64_t)s->f;
         return 1;
     }

@@ -896,11 +896,17 @@ static int read_graph(seqnet_loader *l, const uint8_t *data, size_t len, seqnet_
                 goto fail;
             }
         }
-    for (i = 0; i < n_out; i++)
+    for (i = 0; i < n_out; i++) {
         if (m->outputs[i] < 0 || m->outputs[i] >= m->n_layers) {
             st = sn_error(&l->obj, SEQNET_EFORMAT, "model output %u out of range", i);
             goto fail;
         }
+        /* as seqnet_graph_compile: outputs are float tensors */
+        if (m->layers[m->outputs[i]].out_shape.is_tokens) {
+            st = sn_error(&l->obj, SEQNET_EFORMAT, "model output %u is a tensor of token ids", i);
+            goto fail;
+        }
+    }
     m->n_params = total;
     *out = m;
     return SEQNET_OK;

@@ -113,6 +113,21 @@ START_TEST(shape_errors_name_the_layer)
     ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_DENSE, o, &x, 1, NULL, &x), SEQNET_EINVAL);
     ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_DENSE, o, &vec, 1, "ids", &x), SEQNET_EINVAL);
     ck_assert_int_eq(seqnet_options_set_int(o, 12345, 1), SEQNET_EUNSUPPORTED);
+    /* An integer option given as a float: 3.0 is 3, but 1e300, -5e299 and
+     * NaN are refused (converting them to an integer would be undefined
+     * behaviour; UBSan runs this test in CI). */
+    seqnet_options_clear(o);
+    seqnet_options_set_float(o, SEQNET_OPT_UNITS, 3.0);
+    ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_DENSE, o, &vec, 1, "three", &x), SEQNET_OK);
+    {
+        const double bad[3] = {1e300, -5e299, NAN};
+        int k;
+        for (k = 0; k < 3; k++) {
+            seqnet_options_set_float(o, SEQNET_OPT_UNITS, bad[k]);
+            ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_DENSE, o, &vec, 1, NULL, &x),
+                             SEQNET_EINVAL);
+        }
+    }
     seqnet_options_free(o);
     seqnet_graph_free(g);
     seqnet_context_free(ctx);

@@ -471,6 +471,41 @@ END_TEST
 
 /* Files written by earlier versions keep loading and predicting what they
  * predicted then (tests/io/fixtures, made by tests/io/make_fixtures.c). */
+/* Found by the loader fuzzer: a well-formed file (checksums right) whose
+ * model output is its input of token ids. It loaded, and reading the
+ * output of a run then copied from a NULL float buffer. Now refused, as
+ * seqnet_graph_compile refuses such a graph. */
+START_TEST(a_token_input_as_model_output_is_refused)
+{
+    char path[512];
+    FILE *f;
+    unsigned char buf[4096];
+    size_t size;
+    seqnet_context *ctx = ctx_new(0);
+    seqnet_loader *l = NULL;
+    seqnet_graph *g = NULL;
+    seqnet_model *m = NULL;
+    int32_t in;
+    snprintf(path, sizeof path, "%s/../refused/token_output.snm", FIXTURE_DIR);
+    f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert_int_gt(size, 64);
+    ck_assert_int_eq(load(ctx, buf, size, 0, NULL, &l), SEQNET_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(seqnet_errmsg(l), "token ids"));
+    seqnet_loader_free(l);
+    /* the builder says the same */
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, 3, "ids", &in), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &in, 1, &m), SEQNET_EINVAL);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(seqnet_errmsg(g), "token ids"));
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 START_TEST(committed_fixtures_keep_loading)
 {
     static const char *names[] = {"pooled_v0.1.0", "dense_v0.1.0"};
@@ -543,6 +578,7 @@ static Suite *io_suite(void)
     tcase_add_test(tc, callbacks_and_caller_buffers);
     tcase_add_test(tc, versions_types_and_every_damaged_byte_are_refused);
     tcase_add_test(tc, committed_fixtures_keep_loading);
+    tcase_add_test(tc, a_token_input_as_model_output_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
