@@ -81,10 +81,14 @@ static int conv1d_configure(sn_layer *L, sn_object *err)
         (rc = sn_cc_flag(L, err, SEQNET_OPT_USE_BIAS, "use_bias", 1, &c->use_bias)) ||
         (rc = sn_cc_trainable(L, err)))
         return rc;
-    /* The window span d*(k-1)+1 must stay a sane int32. */
-    if ((int64_t)c->dilation * (c->kernel_size - 1) + 1 > (int64_t)1 << 28)
+    /* The window span d*(k-1)+1 is at most 2^20 steps: 'same' and 'causal'
+     * padding copy the input into span - 1 + T rows per sample, so a span
+     * of hundreds of millions (a legal Keras value) would make every run
+     * ask for gigabytes. */
+    if ((int64_t)c->dilation * (c->kernel_size - 1) + 1 > (int64_t)1 << 20)
         return sn_error(err, SEQNET_EINVAL,
-                        "layer '%s': dilation_rate * (kernel_size - 1) is too large", L->name);
+                        "layer '%s': dilation_rate * (kernel_size - 1) + 1 is above 1048576",
+                        L->name);
     return SEQNET_OK;
 }
 

@@ -170,7 +170,9 @@ START_TEST(conv1d_rejects_bad_options_naming_the_layer)
         int key;
         int64_t value;
     } bad[] = {{SEQNET_OPT_FILTERS, 0}, {SEQNET_OPT_KERNEL_SIZE, 0}, {SEQNET_OPT_STRIDES, 0},
-               {SEQNET_OPT_DILATION_RATE, -1}, {SEQNET_OPT_USE_BIAS, 2}};
+               {SEQNET_OPT_DILATION_RATE, -1}, {SEQNET_OPT_USE_BIAS, 2},
+               /* kernel 2: a span of 2^20 + 1 steps, one above the limit */
+               {SEQNET_OPT_DILATION_RATE, (int64_t)1 << 20}};
     size_t i;
     gc_input in = {gc_sequence(8, 2), 8, NULL, NULL, NULL};
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -189,6 +191,10 @@ START_TEST(conv1d_rejects_bad_options_naming_the_layer)
         gc_opts_string(&o, SEQNET_OPT_PADDING, "full");
         ck_assert_int_eq(gc_build(&h, &sn_conv1d_ops, &o, &in, 1, 1, 0, 1), SEQNET_EINVAL);
         ck_assert_msg(strstr(h.err.errmsg, "padding") != NULL, "%s", h.err.errmsg);
+        gc_free(&h);
+        /* The largest span allowed, 2^20 steps, builds ('same' on 8 steps). */
+        conv_opts(&o, 3, 2, 1, SN_PAD_SAME, ((int32_t)1 << 20) - 1, 1, "linear");
+        ck_assert_int_eq(gc_build(&h, &sn_conv1d_ops, &o, &in, 1, 1, 0, 1), SEQNET_OK);
         gc_free(&h);
         /* Vectors have no time axis to convolve. */
         conv_opts(&o, 3, 2, 1, SN_PAD_VALID, 1, 1, "linear");

@@ -24,6 +24,8 @@
 #include "seqnet/seqnet.h"
 #include "text/text_io.h" /* sn_crc32c */
 
+#include "fuzz_alloc.h"
+
 /* Inputs larger than this are not exercised with a prediction: the shapes a
  * file declares are bounded by the library, but keeping runs small keeps the
  * fuzzer fast. */
@@ -210,7 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     reader r;
     void *copy;
     int st;
-    if (seqnet_context_new(&ctx) != SEQNET_OK)
+    if (fuzz_context_new(&ctx) != SEQNET_OK)
         return 0;
     /* 64-byte aligned like a real file mapping, and at least one byte. */
     copy = aligned_alloc(64, (size + 64) / 64 * 64);

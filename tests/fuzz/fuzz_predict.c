@@ -17,6 +17,8 @@
 
 #include "seqnet/seqnet.h"
 
+#include "fuzz_alloc.h"
+
 #define VOCAB 13
 #define MAX_BATCH 8
 #define MAX_TIME 16
@@ -108,7 +110,7 @@ static void setup(void)
 {
     if (ctx != NULL)
         return;
-    must(seqnet_context_new(&ctx) == SEQNET_OK);
+    must(fuzz_context_new(&ctx) == SEQNET_OK);
     seqnet_context_set_seed(ctx, 7);
     pooled = build_pooled(0);
     flat = build_flat();

@@ -18,6 +18,8 @@
 
 #include "seqnet/text.h"
 
+#include "fuzz_alloc.h"
+
 #define MAX_TEXTS 32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -125,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     seqnet_tokenizer *tok = NULL;
     seqnet_vectorizer *vec = NULL;
     uint8_t mode;
-    if (size == 0 || seqnet_context_new(&ctx) != SEQNET_OK)
+    if (size == 0 || fuzz_context_new(&ctx) != SEQNET_OK)
         return 0;
     mode = data[0];
     for (i = 1; i <= size && n < MAX_TEXTS; i++) {
