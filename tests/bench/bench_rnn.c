@@ -47,46 +47,15 @@
  * Usage: bench_rnn [--only W3,W4,W5,W6] [--runs N] [--target SECONDS]
  *                  [--warmup N] [--latency-calls N]
  */
-#include <seqnet/seqnet.h>
+#define BENCH_NAME "bench_rnn"
 
 #include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_common.h"
 
 #define NBATCH 8
 
-/* OpenBLAS introspection, when the library linked in is OpenBLAS. */
-#if defined(__GNUC__)
-extern int openblas_get_num_threads(void) __attribute__((weak));
-extern char *openblas_get_corename(void) __attribute__((weak));
-#define HAVE_WEAK 1
-#else
-#define HAVE_WEAK 0
-#endif
-
-#define CHECK(call, handle)                                                           \
-    do {                                                                              \
-        int rc_ = (call);                                                             \
-        if (rc_ != SEQNET_OK) {                                                       \
-            fprintf(stderr, "bench_rnn: %s failed: %s (%s)\n", #call,                 \
-                    seqnet_strerror(rc_), seqnet_errmsg(handle));                     \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "bench_rnn: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
 
 /* ---- clocks ---------------------------------------------------------------- */
 
@@ -94,39 +63,12 @@ typedef struct stamp {
     double wall, cpu;
 } stamp;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static stamp now(void)
 {
     stamp s;
     s.wall = clock_s(CLOCK_MONOTONIC);
     s.cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     return s;
-}
-
-static double rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts xs. */
-static double median(double *xs, int n)
-{
-    qsort(xs, (size_t)n, sizeof *xs, cmp_double);
-    return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
 }
 
 /* As torch_ref.py's pct: the element at floor(q * n) of the sorted values. */
@@ -137,16 +79,6 @@ static double pct(const double *sorted, int n, double q)
 }
 
 /* ---- synthetic data (distributions of torch_ref.py, not its bits) -------- */
-
-static uint64_t rng_state = 1234;
-
-static uint64_t rng_next(void) /* splitmix64 */
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static double rng_uniform(void) /* [0, 1) */
 {
@@ -248,14 +180,6 @@ static rates bench(workload *w, step_fn step, long samples_per_call, long steps_
     free(wall);
     free(cpu);
     return r;
-}
-
-static int32_t add_layer(seqnet_graph *g, seqnet_options *o, int kind, int32_t in)
-{
-    int32_t node = -1;
-    CHECK(seqnet_graph_add(g, kind, o, &in, 1, NULL, &node), g);
-    CHECK(seqnet_options_clear(o), o);
-    return node;
 }
 
 /* Build the model of workload `name` (W6 is W3's model). */

@@ -33,14 +33,11 @@
  *
  * Usage: bench_w1 [--runs N] [--target SECONDS] [--warmup N] [--clock wall|cpu]
  */
-#include <seqnet/seqnet.h>
+#define BENCH_NAME "bench_w1"
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_common.h"
 
 #define W1_VOCAB 62297
 #define W1_EMB 30
@@ -49,24 +46,6 @@
 #define W1_TIME 500
 #define W1_NBATCH 8
 
-/* OpenBLAS introspection, when the library linked in is OpenBLAS. */
-#if defined(__GNUC__)
-extern int openblas_get_num_threads(void) __attribute__((weak));
-extern char *openblas_get_corename(void) __attribute__((weak));
-#define HAVE_WEAK 1
-#else
-#define HAVE_WEAK 0
-#endif
-
-#define CHECK(call, handle)                                                           \
-    do {                                                                              \
-        int rc_ = (call);                                                             \
-        if (rc_ != SEQNET_OK) {                                                       \
-            fprintf(stderr, "bench_w1: %s failed: %s (%s)\n", #call,                  \
-                    seqnet_strerror(rc_), seqnet_errmsg(handle));                     \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 /* Wall time, or with --clock cpu the process's CPU time (all threads):
  * on a machine other processes load, CPU time does not count the time
@@ -78,30 +57,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(use_cpu_clock ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
-}
-
-/* splitmix64: the synthetic data need not match torch's bit for bit, only
- * its distribution (uniform ids in [1, V), uniform 0/1 labels). */
-static uint64_t rng_state = 1234;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 struct bench_ctx {
@@ -174,14 +129,6 @@ static struct rates bench(struct bench_ctx *b, step_fn step, long samples_per_st
     r.steps = steps;
     free(sps);
     return r;
-}
-
-static int32_t add_layer(seqnet_graph *g, seqnet_options *o, int kind, int32_t in)
-{
-    int32_t node = -1;
-    CHECK(seqnet_graph_add(g, kind, o, &in, 1, NULL, &node), g);
-    CHECK(seqnet_options_clear(o), o);
-    return node;
 }
 
 int main(int argc, char **argv)

@@ -38,14 +38,11 @@
  *
  * Usage: bench_w2 [--runs N] [--target SECONDS] [--warmup N] [--only train|infer]
  */
-#include <seqnet/seqnet.h>
+#define BENCH_NAME "bench_w2"
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_common.h"
 
 #define W2_VOCAB 62297
 #define W2_EMB 30
@@ -55,69 +52,6 @@
 #define W2_TIME 500
 #define W2_NBATCH 8
 
-#if defined(__GNUC__)
-extern int openblas_get_num_threads(void) __attribute__((weak));
-extern char *openblas_get_corename(void) __attribute__((weak));
-#define HAVE_WEAK 1
-#else
-#define HAVE_WEAK 0
-#endif
-
-#define CHECK(call, handle)                                                           \
-    do {                                                                              \
-        int rc_ = (call);                                                             \
-        if (rc_ != SEQNET_OK) {                                                       \
-            fprintf(stderr, "bench_w2: %s failed: %s (%s)\n", #call,                  \
-                    seqnet_strerror(rc_), seqnet_errmsg(handle));                     \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (p == NULL) {
-        fprintf(stderr, "bench_w2: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-/* splitmix64 for the synthetic data (its distribution is torch_ref's). */
-static uint64_t rng_state = 4321;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 struct bench_ctx {
     seqnet_trainer *trainer;
@@ -181,22 +115,14 @@ static struct rates bench(struct bench_ctx *b, step_fn step, long samples_per_st
                    (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
         wall[run] = (double)steps * (double)samples_per_step / (clock_s(CLOCK_MONOTONIC) - t0);
     }
-    r.median = median_of(wall, runs);
+    r.median = median(wall, runs);
     r.min = wall[0];
     r.max = wall[runs - 1];
-    r.cpu_median = median_of(cpu, runs);
+    r.cpu_median = median(cpu, runs);
     r.steps = steps;
     free(wall);
     free(cpu);
     return r;
-}
-
-static int32_t add_layer(seqnet_graph *g, seqnet_options *o, int kind, int32_t in)
-{
-    int32_t node = -1;
-    CHECK(seqnet_graph_add(g, kind, o, &in, 1, NULL, &node), g);
-    CHECK(seqnet_options_clear(o), o);
-    return node;
 }
 
 static seqnet_model *build_inception(seqnet_context *ctx)
@@ -255,6 +181,8 @@ int main(int argc, char **argv)
     int blas_threads = -1;
     const char *corename = "unknown";
     struct rusage ru;
+
+    rng_state = 4321; /* this benchmark's data seed */
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc)
