@@ -569,6 +569,19 @@ int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t
 }
 
 SN_CLONES
+int sn_grad_rows_finite(const float *grads, int32_t row_width, const int32_t *rows,
+                        int32_t n_rows)
+{
+    uint32_t bad = 0;
+    int32_t i;
+    if (grads == NULL || row_width <= 0)
+        return 1;
+    for (i = 0; i < n_rows; i++)
+        bad |= nonfinite_bits(grads + (int64_t)rows[i] * row_width, row_width);
+    return bad == 0;
+}
+
+SN_CLONES
 void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_width,
                        int64_t n_rows, int64_t *row_step)
 {

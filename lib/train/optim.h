@@ -108,6 +108,11 @@ void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t 
 
 /* Whether the optimizer's state for count parameters at offset is finite. */
 int sn_optim_state_finite(const sn_optim *o, int64_t offset, int64_t count);
+/* Whether the listed rows (each row_width floats at grads + row*row_width)
+ * are all finite: the gradient check of a row-sparse tensor when no clipping
+ * needs its norm. Integer tests of the exponent bits, one pass. */
+int sn_grad_rows_finite(const float *grads, int32_t row_width, const int32_t *rows,
+                        int32_t n_rows);
 /* Bring every one of n_rows rows up to the current step. */
 void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_width,
                        int64_t n_rows, int64_t *row_step);

@@ -606,6 +606,28 @@ static void clear_sparse_flags(seqnet_trainer *t)
     }
 }
 
+/* Put a layer's touched rows in ascending order. The optimizer then walks
+ * the weights, both moments, the gradient and row_step from low addresses
+ * to high instead of in the batch's token order: a uniform batch of the
+ * pooled-embedding model touches 40% of the table, so the walk becomes
+ * almost a stream the hardware prefetcher follows, where first-seen order
+ * meant a cache and TLB miss in each of five arrays per row. Rows are
+ * independent, so the results do not change. A list short against the
+ * table is left alone: scanning the flags would cost more than it saves. */
+static void sort_touched(seqnet_trainer *t, int32_t l, int64_t n_rows)
+{
+    const uint8_t *flags = t->row_flags[l];
+    int32_t *rows = t->touched[l], n = 0;
+    int64_t r;
+    if (flags == NULL || (int64_t)t->n_touched[l] * 64 < n_rows)
+        return;
+    for (r = 0; r < n_rows; r++) { /* branch-free: 40% of flags set at random */
+        rows[n] = (int32_t)r;
+        n += flags[r] != 0;
+    }
+    t->n_touched[l] = n; /* the same set: each row was listed once */
+}
+
 /* Whether the values a dense optimizer step just wrote, weights and
  * optimizer state, are finite (the row-sparse update checks its rows as it
  * writes them). A gradient of 1e21 is finite, but its square overflows
@@ -658,6 +680,19 @@ static int apply_gradients(seqnet_trainer *t)
             double ss;
             if (!P->trainable)
                 continue;
+            if (P->sparse_rows) {
+                sort_touched(t, l, P->dims[0]);
+                /* Without a norm to clip to, only finiteness matters. */
+                if (t->clipnorm <= 0 && t->global_clipnorm <= 0) {
+                    if (sn_grad_rows_finite(t->grads + P->offset, width, t->touched[l],
+                                            t->n_touched[l]))
+                        continue;
+                    return sn_error(&t->obj, SEQNET_ENONFINITE,
+                                    "the gradient of layer '%s' weight '%s' is NaN or "
+                                    "infinite; weights were not updated",
+                                    L->name, P->name);
+                }
+            }
             ss = sn_grad_sumsq(t->grads + P->offset, P->count, flags, width);
             if (!isfinite(ss))
                 return sn_error(&t->obj, SEQNET_ENONFINITE,

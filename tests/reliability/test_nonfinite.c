@@ -457,6 +457,84 @@ START_TEST(training_that_overflows_stops_with_enonfinite_and_keeps_the_weights)
 }
 END_TEST
 
+/* tokens [3] -> Embedding(5, 2) -> GlobalAveragePooling1D -> Dense(1, linear,
+ * no bias): the pooled-embedding shape, whose embedding gradient is
+ * row-sparse (layer 1: embedding, layer 3: dense). */
+static seqnet_model *pooled_model(seqnet_context *ctx)
+{
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t in, x;
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, 3, "tokens", &in), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, 5), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 2), SEQNET_OK);
+    ck_assert_int_eq(rel_add(g, o, SEQNET_LAYER_EMBEDDING, in, "emb", &x), SEQNET_OK);
+    ck_assert_int_eq(rel_add(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x, NULL, &x),
+                     SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_USE_BIAS, 0), SEQNET_OK);
+    ck_assert_int_eq(rel_add(g, o, SEQNET_LAYER_DENSE, x, "out", &x), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    return m;
+}
+
+/* An embedding's gradient is checked over the rows the batch touched, with
+ * and without clipping (two code paths): embeddings 1e-20 and a kernel of
+ * 1e30 give predictions near 1e10 (a finite squared error), but the
+ * embedding gradient 2 * 1e10 * 1e30 / 3 overflows. Nothing may move. */
+START_TEST(a_non_finite_embedding_gradient_is_refused_before_any_update)
+{
+    seqnet_context *ctx = ctx_new(7);
+    seqnet_model *m = pooled_model(ctx);
+    seqnet_trainer *t = NULL;
+    seqnet_data *d = NULL;
+    float table[10], kernel[2] = {1e30f, 1e30f}, y[4] = {0, 0, 0, 0};
+    int32_t ids[4 * 3] = {1, 2, 3, 4, 1, 1, 0, 2, 4, 3, 3, 3};
+    int i, opt, clip;
+    for (i = 0; i < 10; i++)
+        table[i] = 1e-20f;
+    ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, table, 10), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, 2), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids, 4, 3), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 4, 0, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_MEAN_SQUARED_ERROR), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_BATCH_SIZE, 4), SEQNET_OK);
+    for (clip = 0; clip < 2; clip++) {
+        ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_CLIPNORM, clip ? 1.0 : 0.0),
+                         SEQNET_OK);
+        for (opt = SEQNET_OPTIMIZER_SGD; opt <= SEQNET_OPTIMIZER_ADAGRAD; opt++) {
+            ck_assert_int_eq(seqnet_trainer_set_optimizer(t, opt), SEQNET_OK);
+            expect_refused(t, m, d, 0, SEQNET_ENONFINITE, "gradient");
+            ck_assert_ptr_nonnull(strstr(seqnet_errmsg(t), "emb"));
+            expect_refused(t, m, d, 1, SEQNET_ENONFINITE, "not updated");
+        }
+    }
+    /* With a sane kernel the same batch trains, and the table moves. */
+    kernel[0] = kernel[1] = 0.5f;
+    ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, 2), SEQNET_OK);
+    for (i = 0; i < 4; i++)
+        y[i] = 1.0f;
+    ck_assert_int_eq(seqnet_trainer_fit(t, d, NULL), SEQNET_OK);
+    {
+        float after[10];
+        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 10), SEQNET_OK);
+        for (i = 0; i < 10; i++) /* every row is used, and moves to a finite value */
+            ck_assert(isfinite(after[i]) && after[i] != table[i]);
+    }
+    seqnet_data_free(d);
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 /* The linear model with zero weights, one sample (x: 4 features, y: 1
  * target) in *d, and a trainer with the given loss and optimizer. */
 static seqnet_trainer *zero_linear_trainer(seqnet_context *ctx, seqnet_model *m, const float *x,
@@ -746,6 +824,7 @@ static Suite *nonfinite_suite(void)
     tcase_add_test(tc, set_weight_refuses_non_finite_values_and_keeps_the_old_ones);
     tcase_add_test(tc, a_model_file_with_non_finite_weights_is_refused);
     tcase_add_test(tc, training_that_overflows_stops_with_enonfinite_and_keeps_the_weights);
+    tcase_add_test(tc, a_non_finite_embedding_gradient_is_refused_before_any_update);
     tcase_add_test(tc, non_finite_targets_and_sample_weights_are_errors);
     tcase_add_test(tc, sparse_class_targets_that_are_not_classes_are_range_errors);
     tcase_add_test(tc, inference_that_overflows_does_not_return_nan_silently);
