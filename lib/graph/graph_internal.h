@@ -109,9 +109,11 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step);
 /* Backward from output gradients already in nodes[output].grad (with
  * grad_written set). grads: parameter gradients block. sparse state per
  * layer index: row_flags[l], touched[l], n_touched[l] (NULL arrays when the
- * layer has no sparse param). */
+ * layer has no sparse param), and rows_finite[l] (NULL, or set by the layer:
+ * see SN_ROWS_FINITE_BOUND in layers/layer.h). */
 int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags,
-                        int32_t **touched, int32_t *n_touched, const uint8_t *frozen);
+                        int32_t **touched, int32_t *n_touched, uint8_t *rows_finite,
+                        const uint8_t *frozen);
 /* Make sure the grad buffer of a node is sized; returns it or NULL. */
 float *sn_session_grad_buffer(seqnet_session *s, int32_t node, size_t count);
 /* Reset grad_written flags before a backward pass. */

@@ -472,7 +472,7 @@ float *sn_session_grad_buffer(seqnet_session *s, int32_t node, size_t count)
 }
 
 int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, int32_t **touched,
-                        int32_t *n_touched, const uint8_t *frozen)
+                        int32_t *n_touched, uint8_t *rows_finite, const uint8_t *frozen)
 {
     const seqnet_model *m = s->model;
     int32_t i, j;
@@ -501,7 +501,8 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
             st = sn_embedding_avgpool_backward(
                 emb, trains ? grads : NULL, &s->nodes[emb->inputs[0]].t, n->grad,
                 row_flags != NULL ? row_flags[ei] : NULL, touched != NULL ? touched[ei] : NULL,
-                n_touched != NULL ? &n_touched[ei] : NULL, &s->obj);
+                n_touched != NULL ? &n_touched[ei] : NULL,
+                rows_finite != NULL ? &rows_finite[ei] : NULL, &s->obj);
             if (st != SEQNET_OK)
                 return st;
             s->nodes[ei].grad_written = 1; /* its weights have gradients now */
@@ -544,6 +545,7 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
             e.row_flags = row_flags[i];
             e.touched_rows = touched[i];
             e.n_touched = &n_touched[i];
+            e.rows_finite = rows_finite != NULL ? &rows_finite[i] : NULL;
         }
         e.n_inputs = L->n_inputs;
         e.out = &n->t;

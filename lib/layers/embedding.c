@@ -145,7 +145,10 @@ static int embedding_backward(sn_exec *e)
     const sn_tensor *in = e->in[0];
     size_t n = (size_t)in->batch * (size_t)in->time, dim = (size_t)c->output_dim, i, j;
     float *d_table;
+    double bound = 0.0; /* SN_ROWS_FINITE_BOUND */
 
+    if (e->rows_finite != NULL)
+        *e->rows_finite = 0;
     if (e->grads == NULL)
         return SEQNET_OK;
     if (e->row_flags == NULL || e->touched_rows == NULL || e->n_touched == NULL)
@@ -163,7 +166,10 @@ static int embedding_backward(sn_exec *e)
         }
         for (j = 0; j < dim; j++)
             d_row[j] += g[j];
+        bound += sn_abs_max(g, dim); /* every term of every row's sum is below it */
     }
+    if (e->rows_finite != NULL)
+        *e->rows_finite = bound <= SN_ROWS_FINITE_BOUND;
     return SEQNET_OK;
 }
 

@@ -92,13 +92,16 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
 
 int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_tensor *ids,
                                   const float *grad_out, uint8_t *row_flags, int32_t *touched,
-                                  int32_t *n_touched, sn_object *err)
+                                  int32_t *n_touched, uint8_t *rows_finite, sn_object *err)
 {
     size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t, f;
     float *d_table;
     int32_t input_dim;
     int mask_zero;
+    double bound = 0.0; /* SN_ROWS_FINITE_BOUND */
 
+    if (rows_finite != NULL)
+        *rows_finite = 0;
     if (grads == NULL)
         return SEQNET_OK;
     if (row_flags == NULL || touched == NULL || n_touched == NULL)
@@ -113,6 +116,9 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
         for (t = 0; t < steps; t++)
             n += (size_t)step_is_real(ids, mask_zero, b * steps + t);
         inv = n > 0 ? 1.0f / (float)n : 0.0f;
+        /* A row's gradient sums inv * g over its uses in this sample: at
+         * most n uses of terms no larger than |g| (inv <= 1). */
+        bound += sn_abs_max(g, dim);
         for (t = 0; t < steps; t++) {
             int32_t row;
             float *d_row;
@@ -134,5 +140,7 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
                 d_row[f] += inv * g[f];
         }
     }
+    if (rows_finite != NULL)
+        *rows_finite = bound <= SN_ROWS_FINITE_BOUND;
     return SEQNET_OK;
 }

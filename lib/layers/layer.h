@@ -14,8 +14,10 @@
 #ifndef SN_LAYER_H
 #define SN_LAYER_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/sn_core.h"
 #include "seqnet/graph.h"
@@ -122,6 +124,8 @@ typedef struct sn_exec {
     uint8_t *row_flags;    /* [rows]: all 0 before backward; set 1 for every row touched */
     int32_t *touched_rows; /* list of touched rows, appended to */
     int32_t *n_touched;    /* 0 before backward */
+    uint8_t *rows_finite;  /* NULL, or set by backward: 1 when it proved every row gradient
+                              it wrote finite (see SN_ROWS_FINITE_BOUND), else 0 */
 
     int32_t n_inputs;
     const sn_tensor *in[SN_MAX_INPUTS];
@@ -203,7 +207,37 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
                                  sn_tensor *out, sn_object *err);
 int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_tensor *ids,
                                   const float *grad_out, uint8_t *row_flags, int32_t *touched,
-                                  int32_t *n_touched, sn_object *err);
+                                  int32_t *n_touched, uint8_t *rows_finite, sn_object *err);
+
+/*
+ * A row-sparse gradient is a sum of float terms, one per use of the row. If
+ * the terms' magnitudes add up (in double) to at most this bound, no partial
+ * sum can overflow: rounding grows a sum of k terms by at most (1 + 2^-24)^k,
+ * under 11x for k below 4e7 uses, and 11 * 1e37 < FLT_MAX. A layer that checks
+ * this while it accumulates spares the trainer a pass over every touched row
+ * to look for NaN or infinity. NaN terms fail the comparison.
+ */
+#define SN_ROWS_FINITE_BOUND 1e37
+
+/* The largest |x[i]| as a double, or infinity when one x[i] is NaN or
+ * infinite. On the bit patterns, with the sign cleared, integer order is
+ * magnitude order, NaN and infinity sort above every finite value, and an
+ * integer max vectorizes where a float max or sum would not. */
+static inline double sn_abs_max(const float *x, size_t n)
+{
+    uint32_t top = 0, u;
+    float f;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        memcpy(&u, x + i, sizeof u);
+        u &= 0x7fffffffu;
+        top = u > top ? u : top;
+    }
+    if (top >= 0x7f800000u)
+        return HUGE_VAL;
+    memcpy(&f, &top, sizeof f);
+    return (double)f;
+}
 
 /* SEQNET_LAYER_RNN_STATE (rnn_state.c): which state it reads (0 h, 1 c),
  * and the build-time check of the recurrent node it reads. */

@@ -47,6 +47,7 @@ struct seqnet_trainer {
     uint8_t **row_flags;  /* per layer: flags of its row-sparse parameter, or NULL */
     int32_t **touched;
     int32_t *n_touched;
+    uint8_t *rows_finite; /* per layer: its backward proved the row gradients finite */
     int64_t **row_step;   /* per layer: last optimizer step each sparse row has seen */
     uint8_t *has_grads;   /* per layer, this step */
     sn_optim optim;
@@ -93,6 +94,7 @@ static void free_sparse(seqnet_trainer *t)
     sn_free(a, t->row_flags);
     sn_free(a, t->touched);
     sn_free(a, t->n_touched);
+    sn_free(a, t->rows_finite);
 }
 
 SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
@@ -129,8 +131,10 @@ static int alloc_sparse(seqnet_trainer *t)
     t->row_flags = sn_calloc(a, (size_t)m->n_layers, sizeof *t->row_flags);
     t->touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->touched);
     t->n_touched = sn_calloc(a, (size_t)m->n_layers, sizeof *t->n_touched);
+    t->rows_finite = sn_calloc(a, (size_t)m->n_layers, 1);
     t->row_step = sn_calloc(a, (size_t)m->n_layers, sizeof *t->row_step);
-    if (t->row_flags == NULL || t->touched == NULL || t->n_touched == NULL || t->row_step == NULL)
+    if (t->row_flags == NULL || t->touched == NULL || t->n_touched == NULL ||
+        t->rows_finite == NULL || t->row_step == NULL)
         return SEQNET_ENOMEM;
     for (l = 0; l < m->n_layers; l++)
         for (p = 0; p < m->layers[l].n_params; p++) {
@@ -682,9 +686,10 @@ static int apply_gradients(seqnet_trainer *t)
                 continue;
             if (P->sparse_rows) {
                 sort_touched(t, l, P->dims[0]);
-                /* Without a norm to clip to, only finiteness matters. */
+                /* Without a norm to clip to, only finiteness matters, and
+                 * the layer may have proved it while it summed the rows. */
                 if (t->clipnorm <= 0 && t->global_clipnorm <= 0) {
-                    if (sn_grad_rows_finite(t->grads + P->offset, width, t->touched[l],
+                    if (t->rows_finite[l] || sn_grad_rows_finite(t->grads + P->offset, width, t->touched[l],
                                             t->n_touched[l]))
                         continue;
                     return sn_error(&t->obj, SEQNET_ENONFINITE,
@@ -801,7 +806,9 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
     sn_session_clear_grads(t->session);
     if ((st = losses_and_metrics(t, d, bv, 1, loss, run)) != SEQNET_OK)
         return st;
-    st = sn_session_backward(t->session, t->grads, t->row_flags, t->touched, t->n_touched, NULL);
+    memset(t->rows_finite, 0, (size_t)t->model->n_layers);
+    st = sn_session_backward(t->session, t->grads, t->row_flags, t->touched, t->n_touched,
+                             t->rows_finite, NULL);
     if (st != SEQNET_OK) {
         clear_sparse_flags(t);
         return sn_copy_error(&t->obj, &t->session->obj, st);

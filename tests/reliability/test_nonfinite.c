@@ -457,10 +457,11 @@ START_TEST(training_that_overflows_stops_with_enonfinite_and_keeps_the_weights)
 }
 END_TEST
 
-/* tokens [3] -> Embedding(5, 2) -> GlobalAveragePooling1D -> Dense(1, linear,
- * no bias): the pooled-embedding shape, whose embedding gradient is
- * row-sparse (layer 1: embedding, layer 3: dense). */
-static seqnet_model *pooled_model(seqnet_context *ctx)
+/* tokens [3] -> Embedding(5, 2) -> GlobalAveragePooling1D (pooled) or
+ * Flatten -> Dense(1, linear, no bias). Layer 1 is the embedding, whose
+ * gradient is row-sparse, and layer 3 the dense layer. The pooled shape
+ * runs the fused embedding-pooling backward, Flatten the plain one. */
+static seqnet_model *embedding_model(seqnet_context *ctx, int pooled)
 {
     seqnet_graph *g = NULL;
     seqnet_options *o = NULL;
@@ -472,7 +473,8 @@ static seqnet_model *pooled_model(seqnet_context *ctx)
     ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, 5), SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 2), SEQNET_OK);
     ck_assert_int_eq(rel_add(g, o, SEQNET_LAYER_EMBEDDING, in, "emb", &x), SEQNET_OK);
-    ck_assert_int_eq(rel_add(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x, NULL, &x),
+    ck_assert_int_eq(rel_add(g, o, pooled ? SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D
+                                          : SEQNET_LAYER_FLATTEN, x, NULL, &x),
                      SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_USE_BIAS, 0), SEQNET_OK);
@@ -483,54 +485,77 @@ static seqnet_model *pooled_model(seqnet_context *ctx)
     return m;
 }
 
-/* An embedding's gradient is checked over the rows the batch touched, with
- * and without clipping (two code paths): embeddings 1e-20 and a kernel of
- * 1e30 give predictions near 1e10 (a finite squared error), but the
- * embedding gradient 2 * 1e10 * 1e30 / 3 overflows. Nothing may move. */
+/*
+ * An embedding's gradient is refused when a row's sum is not finite, with
+ * and without clipping (two code paths), through the fused and the plain
+ * backward, in two ways:
+ *  - a term overflows: embeddings 1e-20 and a kernel of 1e30 give
+ *    predictions near 1e10 (a finite squared error), but the gradient
+ *    reaching the embedding, about 1e10 * 1e30, does not fit a float;
+ *  - every term is finite, but a row used everywhere sums past FLT_MAX: a
+ *    bound on the terms cannot vouch for it, so the rows must be checked.
+ * Nothing may move. Then, with a sane kernel, the same batches train.
+ */
 START_TEST(a_non_finite_embedding_gradient_is_refused_before_any_update)
 {
+    /* per case: embedding value, kernel value (pooled, flatten), ids */
+    static const struct {
+        float table, kernel[2];
+        int32_t ids[4 * 3];
+    } cases[2] = {
+        {1e-20f, {1e30f, 1e30f}, {1, 2, 3, 4, 1, 1, 0, 2, 4, 3, 3, 3}},
+        /* pooled: y = 2 * 1.1e-19 * 3e28 = 6.6e9, dL/dy = 2y/4 = 3.3e9, each
+         * sample adds 3.3e9 * 3e28 ~ 1e38 to row 1: 4e38 in all. Flatten:
+         * y = 6 * 1.1e-19 * 1e28, 12 terms of 3.3e37 each. */
+        {1.1e-19f, {3e28f, 1e28f}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+    };
     seqnet_context *ctx = ctx_new(7);
-    seqnet_model *m = pooled_model(ctx);
-    seqnet_trainer *t = NULL;
-    seqnet_data *d = NULL;
-    float table[10], kernel[2] = {1e30f, 1e30f}, y[4] = {0, 0, 0, 0};
-    int32_t ids[4 * 3] = {1, 2, 3, 4, 1, 1, 0, 2, 4, 3, 3, 3};
-    int i, opt, clip;
-    for (i = 0; i < 10; i++)
-        table[i] = 1e-20f;
-    ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, table, 10), SEQNET_OK);
-    ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, 2), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids, 4, 3), SEQNET_OK);
-    ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 4, 0, 1), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_MEAN_SQUARED_ERROR), SEQNET_OK);
-    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_BATCH_SIZE, 4), SEQNET_OK);
-    for (clip = 0; clip < 2; clip++) {
-        ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_CLIPNORM, clip ? 1.0 : 0.0),
-                         SEQNET_OK);
-        for (opt = SEQNET_OPTIMIZER_SGD; opt <= SEQNET_OPTIMIZER_ADAGRAD; opt++) {
-            ck_assert_int_eq(seqnet_trainer_set_optimizer(t, opt), SEQNET_OK);
-            expect_refused(t, m, d, 0, SEQNET_ENONFINITE, "gradient");
-            ck_assert_ptr_nonnull(strstr(seqnet_errmsg(t), "emb"));
-            expect_refused(t, m, d, 1, SEQNET_ENONFINITE, "not updated");
+    int pooled, c, i, opt, clip;
+    for (pooled = 0; pooled < 2; pooled++)
+        for (c = 0; c < 2; c++) {
+            seqnet_model *m = embedding_model(ctx, pooled);
+            seqnet_trainer *t = NULL;
+            seqnet_data *d = NULL;
+            float table[10], kernel[6], y[4] = {0, 0, 0, 0}, after[10];
+            int32_t n_kernel = pooled ? 2 : 6;
+            for (i = 0; i < 10; i++)
+                table[i] = cases[c].table;
+            for (i = 0; i < n_kernel; i++)
+                kernel[i] = cases[c].kernel[pooled ? 0 : 1];
+            ck_assert_int_eq(seqnet_model_set_weight(m, 1, 0, table, 10), SEQNET_OK);
+            ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, n_kernel), SEQNET_OK);
+            ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+            ck_assert_int_eq(seqnet_data_set_tokens(d, 0, cases[c].ids, 4, 3), SEQNET_OK);
+            ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 4, 0, 1), SEQNET_OK);
+            ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
+            ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_MEAN_SQUARED_ERROR),
+                             SEQNET_OK);
+            ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_BATCH_SIZE, 4), SEQNET_OK);
+            for (clip = 0; clip < 2; clip++) {
+                ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_CLIPNORM,
+                                                          clip ? 1.0 : 0.0),
+                                 SEQNET_OK);
+                for (opt = SEQNET_OPTIMIZER_SGD; opt <= SEQNET_OPTIMIZER_ADAGRAD; opt++) {
+                    ck_assert_int_eq(seqnet_trainer_set_optimizer(t, opt), SEQNET_OK);
+                    expect_refused(t, m, d, 0, SEQNET_ENONFINITE, "gradient");
+                    ck_assert_msg(strstr(seqnet_errmsg(t), "'emb'") != NULL,
+                                  "pooled %d case %d: %s", pooled, c, seqnet_errmsg(t));
+                    expect_refused(t, m, d, 1, SEQNET_ENONFINITE, "not updated");
+                }
+            }
+            /* With a sane kernel the same batch trains, and the used rows move. */
+            for (i = 0; i < n_kernel; i++)
+                kernel[i] = 0.5f;
+            ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, n_kernel), SEQNET_OK);
+            ck_assert_int_eq(seqnet_trainer_fit(t, d, NULL), SEQNET_OK);
+            ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 10), SEQNET_OK);
+            for (i = 0; i < 10; i++)
+                ck_assert(isfinite(after[i]));
+            ck_assert(after[2] != table[2] && after[3] != table[3]); /* row 1 */
+            seqnet_data_free(d);
+            seqnet_trainer_free(t);
+            seqnet_model_free(m);
         }
-    }
-    /* With a sane kernel the same batch trains, and the table moves. */
-    kernel[0] = kernel[1] = 0.5f;
-    ck_assert_int_eq(seqnet_model_set_weight(m, 3, 0, kernel, 2), SEQNET_OK);
-    for (i = 0; i < 4; i++)
-        y[i] = 1.0f;
-    ck_assert_int_eq(seqnet_trainer_fit(t, d, NULL), SEQNET_OK);
-    {
-        float after[10];
-        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, after, 10), SEQNET_OK);
-        for (i = 0; i < 10; i++) /* every row is used, and moves to a finite value */
-            ck_assert(isfinite(after[i]) && after[i] != table[i]);
-    }
-    seqnet_data_free(d);
-    seqnet_trainer_free(t);
-    seqnet_model_free(m);
     seqnet_context_free(ctx);
 }
 END_TEST
