@@ -529,6 +529,10 @@ void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t 
             load_floats(u, o->slot[q] + offset, count);
 }
 
+#ifndef SN_ROWS_AHEAD
+#define SN_ROWS_AHEAD 16
+#endif
+
 SN_CLONES
 int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
                          int32_t row_width, const int32_t *rows, int32_t n_rows,
@@ -543,14 +547,21 @@ int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t
         return 1;
     for (i = 0; i < n_rows; i++) {
         int64_t k = offset + (int64_t)rows[i] * row_width;
-        if (i + 4 < n_rows) {
-            /* Ask for a row a few ahead in every array the update touches. */
-            int64_t kn = offset + (int64_t)rows[i + 4] * row_width;
+        if (i + SN_ROWS_AHEAD < n_rows) {
+            /* Ask for a row some way ahead in every array the update
+             * touches: its first and its last cache line (a row of 30
+             * floats spans two or three lines). */
+            int64_t kn = offset + (int64_t)rows[i + SN_ROWS_AHEAD] * row_width;
+            int64_t kl = kn + row_width - 1;
             SN_PREFETCH_W(params + kn);
+            SN_PREFETCH_W(params + kl);
             SN_PREFETCH(grads + kn);
+            SN_PREFETCH(grads + kl);
             for (q = 0; q < 2; q++)
-                if (o->slot[q] != NULL)
+                if (o->slot[q] != NULL) {
                     SN_PREFETCH_W(o->slot[q] + kn);
+                    SN_PREFETCH_W(o->slot[q] + kl);
+                }
         }
         if (!lazy_ready(o, k + row_width))
             break;
