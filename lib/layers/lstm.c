@@ -29,7 +29,10 @@ void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
     size_t H = (size_t)r->units, j;
     int act = r->c->act, ract = r->c->rec_act;
     int32_t b;
-    sn_rnn_recurrent_product(r, st->h_rec, st->ld_rec, 0, 4 * r->units, r->rec, 4 * H);
+    /* Masked rows get the product too; their gate values are never read. */
+    int added = sn_rnn_recurrent_accumulate(r, st->h_rec, st->ld_rec, st->t);
+    if (!added)
+        sn_rnn_recurrent_product(r, st->h_rec, st->ld_rec, 0, 4 * r->units, r->rec, 4 * H);
     for (b = 0; b < r->batch; b++) {
         float *g = sn_rnn_gate_row(r, b, st->t);
         const float *rec = r->rec + (size_t)b * 4 * H, *c_prev = st->c_prev + (size_t)b * H;
@@ -39,8 +42,9 @@ void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
             memcpy(c, c_prev, H * sizeof *c);
             continue;
         }
-        for (j = 0; j < 4 * H; j++)
-            g[j] += rec[j];
+        if (!added)
+            for (j = 0; j < 4 * H; j++)
+                g[j] += rec[j];
         sn_rnn_act_inplace(ract, g, 2 * H);         /* i, f */
         sn_rnn_act_inplace(act, g + 2 * H, H);      /* candidate */
         sn_rnn_act_inplace(ract, g + 3 * H, H);     /* o */

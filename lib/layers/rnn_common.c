@@ -285,6 +285,16 @@ void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld
                 0.0f, dst, ld_dst);
 }
 
+int sn_rnn_recurrent_accumulate(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t t)
+{
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
+    if (small_enough(r, r->gates * r->units))
+        return 0;
+    sn_gemm(0, 0, (size_t)r->batch, GH, H, 1.0f, h_rec, ld, r->rkernel, GH, 1.0f,
+            sn_rnn_gate_row(r, 0, t), (size_t)r->time * GH);
+    return 1;
+}
+
 void sn_rnn_recurrent_back(const sn_rnn_run *r, const float *src, size_t ld_src, int32_t col,
                            int32_t n, float *dst, int accumulate)
 {

@@ -189,6 +189,14 @@ static inline float *sn_rnn_gate_row(const sn_rnn_run *r, int32_t b, int32_t t)
     return r->proj + ((size_t)b * (size_t)r->time + (size_t)t) * (size_t)(r->gates * r->units);
 }
 
+/* Add h~ U (every gate column) to the gate rows of step t in r->proj, in
+ * place: one GEMM with beta 1, which spares zeroing a product buffer and a
+ * pass adding it. Returns 1 when done; 0, doing nothing, for layers small
+ * enough for the built-in row product, whose caller takes the
+ * sn_rnn_recurrent_product path. The sum is the same either way: the GEMM
+ * adds its dot products to the gate value, as the separate add did. */
+int sn_rnn_recurrent_accumulate(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t t);
+
 /* out = h~ U for rows of h_rec (row stride ld), columns [col, col+n) of U,
  * into rec columns [col, col+n): one GEMM (a GEMV for one row). */
 void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t col,
