@@ -236,11 +236,49 @@ void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t b
  * latency path: OpenBLAS's GEMV costs as much here, and its thread pool
  * only adds overhead on one row) and tiny layers (the course's
  * SimpleRNN(6)), where the call itself is most of the cost. */
+typedef float sn_v8 __attribute__((vector_size(32)));
+/* Padded blocks of U that small_product keeps on the stack (4 KiB). */
+#define SN_SMALL_PAD 128
+
 SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size_t rows, size_t H,
                                         const float *restrict u, size_t ldu, size_t n,
                                         float *restrict dst, size_t ld_dst)
 {
+    /* Each output starts at 0 and adds h[k] * u[k][c] for k = 0, 1, ...;
+     * the sums are the same on every path below. */
     size_t b, k, c;
+    if (n <= 16 && H * ((n + 7) / 8) <= SN_SMALL_PAD) {
+        /* A narrow row (SimpleRNN(6)): U padded with zeros to whole blocks
+         * of 8 columns, once per call, so that each row is one or two
+         * register sums of H vector terms, and the rows overlap in the
+         * pipeline. Adding into dst itself, as the wide path does, waited
+         * on a store and a reload of the same few floats at every k. */
+        sn_v8 pad[SN_SMALL_PAD];
+        size_t nb = (n + 7) / 8, q;
+        for (k = 0; k < H; k++)
+            for (q = 0; q < nb; q++) {
+                float col[8];
+                for (c = 0; c < 8; c++)
+                    col[c] = q * 8 + c < n ? u[k * ldu + q * 8 + c] : 0.0f;
+                memcpy(&pad[k * nb + q], col, sizeof col);
+            }
+        for (b = 0; b < rows; b++) {
+            const float *hb = h + b * ld;
+            float *d = dst + b * ld_dst;
+            for (q = 0; q < nb; q++) {
+                sn_v8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
+                float out[8];
+                for (k = 0; k < H; k++)
+                    acc += hb[k] * pad[k * nb + q];
+                memcpy(out, &acc, sizeof out);
+                for (c = q * 8; c < n && c < q * 8 + 8; c++)
+                    d[c] = out[c - q * 8];
+            }
+        }
+        return;
+    }
+    /* A wide row (the batch-1 LSTM, 512 columns) walks U row by row,
+     * adding into dst, which L1 holds. */
     for (b = 0; b < rows; b++) {
         const float *hb = h + b * ld;
         float *d = dst + b * ld_dst;
