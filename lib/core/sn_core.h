@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "seqnet/core.h"
 
@@ -88,6 +89,36 @@ int sn_copy_error(sn_object *dst, const sn_object *src, int code);
 
 /* 1 when every value of x[0..n) is finite, else 0. */
 int sn_all_finite(const float *x, size_t n);
+
+/* Copy n floats where n is often tiny (a SimpleRNN(6) row, a Dense(2)
+ * bias): element by element below 16, where a memcpy call cost more than
+ * the copy, memcpy from 16 on. d and s do not overlap. */
+static inline void sn_copy_floats(float *restrict d, const float *restrict s, size_t n)
+{
+    size_t j;
+    if (n >= 16) {
+        memcpy(d, s, n * sizeof *d);
+        return;
+    }
+    for (j = 0; j < n; j++)
+        d[j] = s[j];
+}
+
+/* dst[r][j] = row[j] for rows contiguous rows of width floats (a bias
+ * preloaded before a GEMM with beta 1): the filled part doubles with each
+ * copy, so a few large copies instead of one small one per row. */
+static inline void sn_fill_rows(float *dst, const float *row, size_t rows, size_t width)
+{
+    size_t done = 1;
+    if (rows == 0 || width == 0)
+        return;
+    memcpy(dst, row, width * sizeof *dst);
+    while (done < rows) {
+        size_t n = done < rows - done ? done : rows - done;
+        memcpy(dst + done * width, dst, n * width * sizeof *dst);
+        done += n;
+    }
+}
 
 /* ---- random numbers ---- */
 void sn_rng_seed(sn_rng *r, uint64_t seed);

@@ -148,7 +148,7 @@ static int dense_forward(sn_exec *e)
     const sn_layer *L = e->layer;
     const dense_config *c = L->config;
     const sn_tensor *in = e->in[0];
-    size_t rows = (size_t)in->batch * (size_t)in->time, r;
+    size_t rows = (size_t)in->batch * (size_t)in->time;
     size_t n_in = (size_t)in->features, units = (size_t)c->units;
     const float *kernel = e->params + L->params[P_KERNEL].offset;
     float *y = e->out->x;
@@ -156,8 +156,7 @@ static int dense_forward(sn_exec *e)
 
     if (c->use_bias) {
         const float *bias = e->params + L->params[P_BIAS].offset;
-        for (r = 0; r < rows; r++)
-            memcpy(y + r * units, bias, units * sizeof *y);
+        sn_fill_rows(y, bias, rows, units);
         beta = 1.0f;
     }
     if (rows == 1)

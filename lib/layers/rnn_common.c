@@ -425,7 +425,7 @@ void sn_rnn_finish_dh_prev(sn_rnn_run *r, const sn_rnn_step *st, const float *di
         float *dp = r->dh_prev + (size_t)b * H;
         const float *keep = r->rec_keep != NULL ? r->rec_keep + (size_t)b * H : NULL;
         if (!sn_rnn_real(r, b, st->t)) {
-            memcpy(dp, r->dh + (size_t)b * H, H * sizeof *dp);
+            sn_copy_floats(dp, r->dh + (size_t)b * H, H);
             continue;
         }
         if (direct != NULL)
@@ -503,8 +503,7 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
      * whole sequence gives. */
     if (r->bias != NULL) {
         if (r->training)
-            for (k = 0; k < rows; k++)
-                memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
+            sn_fill_rows(r->proj, r->bias, rows, GH);
         beta = 1.0f;
     }
     if (r->training) {
@@ -525,8 +524,7 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     } else {
         size_t t;
         if (r->bias != NULL)
-            for (k = 0; k < rows; k++)
-                memcpy(r->proj + k * GH, r->bias, GH * sizeof(float));
+            sn_fill_rows(r->proj, r->bias, rows, GH);
         for (t = 0; t < T; t++)
             sn_gemm(0, 0, B, GH, I, 1.0f, xin + t * I, T * I, r->kernel, GH, beta,
                     r->proj + t * GH, T * GH);
@@ -546,7 +544,7 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
                     for (k = 0; k < H; k++)
                         d[k] = src[k] * r->rec_keep[b * H + k];
                 else
-                    memcpy(d, src, H * sizeof *d);
+                    sn_copy_floats(d, src, H);
             }
         }
         switch (c->cell) {
@@ -578,13 +576,13 @@ void sn_rnn_write_output(const sn_rnn_run *r, float *out, size_t ld, int sequenc
     for (b = 0; b < r->batch; b++) {
         if (!sequences) {
             /* The final state (zero_output_mask concerns sequences only). */
-            memcpy(out + (size_t)b * ld,
-                   r->states + ((T - 1) * (size_t)r->batch + (size_t)b) * H, H * sizeof *out);
+            sn_copy_floats(out + (size_t)b * ld,
+                           r->states + ((T - 1) * (size_t)r->batch + (size_t)b) * H, H);
             continue;
         }
         for (s = 0; s < r->time; s++)
-            memcpy(out + ((size_t)b * T + out_pos(r, s, reverse)) * ld,
-                   sn_rnn_output_row(r, b, s), H * sizeof *out);
+            sn_copy_floats(out + ((size_t)b * T + out_pos(r, s, reverse)) * ld,
+                           sn_rnn_output_row(r, b, s), H);
     }
 }
 
