@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "layers/activation.h"
+#include "layers/fastmath.h"
 
 /* Keras's SELU constants (Klambauer et al. 2017). */
 #define SELU_ALPHA 1.6732632423543772848170429916717f
@@ -58,20 +59,48 @@ int sn_act_needs_input(int act)
 }
 
 /* Softmax of one row; x and y may alias. */
-static void softmax_row(const float *x, float *y, size_t width)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) && \
+    !defined(SN_NO_CLONES)
+#define SN_ACT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_ACT_CLONES
+#endif
+
+/* e^v for every element, in one pass that vectorizes (sn_fast_exp, within
+ * 2 ulps; libm's expf, one call per element, was most of the cost of a
+ * per-step Dense(2) softmax). Below -87, where e^v is no longer a normal
+ * float, the result is 0: a logit pushed down by a large mask value gets
+ * probability exactly 0. */
+SN_ACT_CLONES static void exp_all(float *v, size_t n)
 {
     size_t i;
-    float row_max = x[0], sum = 0.0f, inv;
-    for (i = 1; i < width; i++)
-        row_max = x[i] > row_max ? x[i] : row_max;
-    for (i = 0; i < width; i++) {
-        y[i] = expf(x[i] - row_max);
-        sum += y[i];
+    for (i = 0; i < n; i++)
+        v[i] = sn_fast_select(v[i] < -87.0f, 0.0f, sn_fast_exp(v[i]));
+}
+
+/* Softmax of each row of [rows, width]: x - the row maximum, e^ of the
+ * whole block in one pass, then each row over its sum. y may be x. */
+static void softmax_rows(const float *x, float *y, size_t rows, size_t width)
+{
+    size_t r, i;
+    for (r = 0; r < rows; r++) {
+        const float *xr = x + r * width;
+        float *yr = y + r * width, row_max = xr[0];
+        for (i = 1; i < width; i++)
+            row_max = xr[i] > row_max ? xr[i] : row_max;
+        for (i = 0; i < width; i++)
+            yr[i] = xr[i] - row_max;
     }
-    /* sum >= 1: the maximum contributes exp(0). */
-    inv = 1.0f / sum;
-    for (i = 0; i < width; i++)
-        y[i] *= inv;
+    exp_all(y, rows * width);
+    for (r = 0; r < rows; r++) {
+        float *yr = y + r * width, sum = 0.0f, inv;
+        for (i = 0; i < width; i++)
+            sum += yr[i];
+        /* sum >= 1: the maximum contributes exp(0). */
+        inv = 1.0f / sum;
+        for (i = 0; i < width; i++)
+            yr[i] *= inv;
+    }
 }
 
 void sn_act_forward(int act, const float *x, float *y, size_t rows, size_t width)
@@ -96,8 +125,7 @@ void sn_act_forward(int act, const float *x, float *y, size_t rows, size_t width
     case SN_ACT_SOFTMAX:
         if (width == 0)
             break;
-        for (i = 0; i < rows; i++)
-            softmax_row(x + i * width, y + i * width, width);
+        softmax_rows(x, y, rows, width);
         break;
     case SN_ACT_HARD_SIGMOID:
         for (i = 0; i < n; i++) {
