@@ -270,8 +270,16 @@ SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size
                 float out[8];
                 for (k = 0; k < H; k++)
                     acc += hb[k] * pad[k * nb + q];
+                /* A whole block, or a partial one of packed rows (ld_dst
+                 * == n) whose spill lands on rows written after it: one
+                 * 8-float store. Else only the columns below n. */
+                if (q * 8 + 8 <= n ||
+                    (ld_dst == n && b * n + q * 8 + 8 <= rows * n)) {
+                    memcpy(d + q * 8, &acc, sizeof acc);
+                    continue;
+                }
                 memcpy(out, &acc, sizeof out);
-                for (c = q * 8; c < n && c < q * 8 + 8; c++)
+                for (c = q * 8; c < n; c++)
                     d[c] = out[c - q * 8];
             }
         }
