@@ -262,25 +262,44 @@ SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size
                     col[c] = q * 8 + c < n ? u[k * ldu + q * 8 + c] : 0.0f;
                 memcpy(&pad[k * nb + q], col, sizeof col);
             }
-        for (b = 0; b < rows; b++) {
-            const float *hb = h + b * ld;
-            float *d = dst + b * ld_dst;
-            for (q = 0; q < nb; q++) {
-                sn_v8 acc = {0, 0, 0, 0, 0, 0, 0, 0};
-                float out[8];
-                for (k = 0; k < H; k++)
-                    acc += hb[k] * pad[k * nb + q];
-                /* A whole block, or a partial one of packed rows (ld_dst
-                 * == n) whose spill lands on rows written after it: one
-                 * 8-float store. Else only the columns below n. */
-                if (q * 8 + 8 <= n ||
-                    (ld_dst == n && b * n + q * 8 + 8 <= rows * n)) {
-                    memcpy(d + q * 8, &acc, sizeof acc);
-                    continue;
+        for (b = 0; b < rows; b += 4) {
+            /* Four rows at a time: each sum is a chain of H dependent
+             * adds, and four independent chains keep the adder busy. */
+            sn_v8 acc[4][2];
+            size_t m = rows - b < 4 ? rows - b : 4, j;
+            for (j = 0; j < 4; j++)
+                for (q = 0; q < 2; q++)
+                    acc[j][q] = (sn_v8){0, 0, 0, 0, 0, 0, 0, 0};
+            if (m == 4 && nb == 1) {
+                const float *h0 = h + b * ld, *h1 = h0 + ld, *h2 = h1 + ld, *h3 = h2 + ld;
+                for (k = 0; k < H; k++) {
+                    acc[0][0] += h0[k] * pad[k];
+                    acc[1][0] += h1[k] * pad[k];
+                    acc[2][0] += h2[k] * pad[k];
+                    acc[3][0] += h3[k] * pad[k];
                 }
-                memcpy(out, &acc, sizeof out);
-                for (c = q * 8; c < n; c++)
-                    d[c] = out[c - q * 8];
+            } else {
+                for (j = 0; j < m; j++)
+                    for (q = 0; q < nb; q++)
+                        for (k = 0; k < H; k++)
+                            acc[j][q] += h[(b + j) * ld + k] * pad[k * nb + q];
+            }
+            for (j = 0; j < m; j++) {
+                float *d = dst + (b + j) * ld_dst;
+                for (q = 0; q < nb; q++) {
+                    float out[8];
+                    /* A whole block, or a partial one of packed rows
+                     * (ld_dst == n) whose spill lands on rows written after
+                     * it: one 8-float store. Else only the columns below n. */
+                    if (q * 8 + 8 <= n ||
+                        (ld_dst == n && (b + j) * n + q * 8 + 8 <= rows * n)) {
+                        memcpy(d + q * 8, &acc[j][q], sizeof acc[j][q]);
+                        continue;
+                    }
+                    memcpy(out, &acc[j][q], sizeof out);
+                    for (c = q * 8; c < n; c++)
+                        d[c] = out[c - q * 8];
+                }
             }
         }
         return;
