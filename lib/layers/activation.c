@@ -80,9 +80,32 @@ SN_ACT_CLONES static void exp_all(float *v, size_t n)
 
 /* Softmax of each row of [rows, width]: x - the row maximum, e^ of the
  * whole block in one pass, then each row over its sum. y may be x. */
+/* Two classes (the course's per-step Dense(2)): the same arithmetic as the
+ * general loops below, with the row loops unrolled, so that the passes run
+ * over whole rows of the block instead of two-float inner loops. */
+static void softmax_rows2(const float *x, float *y, size_t rows)
+{
+    size_t r;
+    for (r = 0; r < rows; r++) {
+        float x0 = x[2 * r], x1 = x[2 * r + 1], m = x1 > x0 ? x1 : x0;
+        y[2 * r] = x0 - m;
+        y[2 * r + 1] = x1 - m;
+    }
+    exp_all(y, 2 * rows);
+    for (r = 0; r < rows; r++) {
+        float inv = 1.0f / ((0.0f + y[2 * r]) + y[2 * r + 1]);
+        y[2 * r] *= inv;
+        y[2 * r + 1] *= inv;
+    }
+}
+
 static void softmax_rows(const float *x, float *y, size_t rows, size_t width)
 {
     size_t r, i;
+    if (width == 2) {
+        softmax_rows2(x, y, rows);
+        return;
+    }
     for (r = 0; r < rows; r++) {
         const float *xr = x + r * width;
         float *yr = y + r * width, row_max = xr[0];
