@@ -90,18 +90,33 @@ int sn_copy_error(sn_object *dst, const sn_object *src, int code);
 /* 1 when every value of x[0..n) is finite, else 0. */
 int sn_all_finite(const float *x, size_t n);
 
-/* Copy n floats where n is often tiny (a SimpleRNN(6) row, a Dense(2)
- * bias): element by element below 16, where a memcpy call cost more than
- * the copy, memcpy from 16 on. d and s do not overlap. */
+/* Copy n floats where n is often tiny (a SimpleRNN(6) row): below 16, in
+ * fixed-size pieces of 8, 4, 2 and 1 floats, which compile to plain moves
+ * (a memcpy call cost more than the copy, and GCC turns an element loop
+ * back into one); memcpy from 16 on. d and s do not overlap. */
 static inline void sn_copy_floats(float *restrict d, const float *restrict s, size_t n)
 {
-    size_t j;
     if (n >= 16) {
         memcpy(d, s, n * sizeof *d);
         return;
     }
-    for (j = 0; j < n; j++)
-        d[j] = s[j];
+    if (n & 8) {
+        memcpy(d, s, 8 * sizeof *d);
+        d += 8;
+        s += 8;
+    }
+    if (n & 4) {
+        memcpy(d, s, 4 * sizeof *d);
+        d += 4;
+        s += 4;
+    }
+    if (n & 2) {
+        memcpy(d, s, 2 * sizeof *d);
+        d += 2;
+        s += 2;
+    }
+    if (n & 1)
+        d[0] = s[0];
 }
 
 /* dst[r][j] = row[j] for rows contiguous rows of width floats (a bias
