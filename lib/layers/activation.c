@@ -58,7 +58,6 @@ int sn_act_needs_input(int act)
     return act == SN_ACT_GELU;
 }
 
-/* Softmax of one row; x and y may alias. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__) && \
     !defined(SN_NO_CLONES)
 #define SN_ACT_CLONES __attribute__((target_clones("avx2", "default")))
@@ -78,10 +77,8 @@ SN_ACT_CLONES static void exp_all(float *v, size_t n)
         v[i] = sn_fast_select(v[i] < -87.0f, 0.0f, sn_fast_exp(v[i]));
 }
 
-/* Softmax of each row of [rows, width]: x - the row maximum, e^ of the
- * whole block in one pass, then each row over its sum. y may be x. */
-/* Two classes (the course's per-step Dense(2)): the same arithmetic as the
- * general loops below, with the row loops unrolled, so that the passes run
+/* Two classes (the course's per-step Dense(2)): the same arithmetic as
+ * softmax_rows below, with the row loops unrolled, so that the passes run
  * over whole rows of the block instead of two-float inner loops. */
 static void softmax_rows2(const float *x, float *y, size_t rows)
 {
@@ -99,6 +96,8 @@ static void softmax_rows2(const float *x, float *y, size_t rows)
     }
 }
 
+/* Softmax of each row of [rows, width]: x - the row maximum, e^ of the
+ * whole block in one pass, then each row over its sum. y may be x. */
 static void softmax_rows(const float *x, float *y, size_t rows, size_t width)
 {
     size_t r, i;

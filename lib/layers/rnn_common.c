@@ -230,16 +230,15 @@ void sn_rnn_bind(sn_rnn_run *r, const sn_rnn_config *c, void *scratch, int32_t b
 
 /* ---- products ------------------------------------------------------------------ */
 
-/* dst rows = h rows [rows, H] times u [H, n] (row stride ldu), by rows of
- * u scaled and added, which vectorizes over the n columns. For products
- * too small for a BLAS call to pay: one sequence at a time (the server's
- * latency path: OpenBLAS's GEMV costs as much here, and its thread pool
- * only adds overhead on one row) and tiny layers (the course's
- * SimpleRNN(6)), where the call itself is most of the cost. */
 typedef float sn_v8 __attribute__((vector_size(32)));
 /* Padded blocks of U that small_product keeps on the stack (4 KiB). */
 #define SN_SMALL_PAD 128
 
+/* dst rows = h rows [rows, H] times u [H, n] (row stride ldu). For products
+ * too small for a BLAS call to pay: one sequence at a time (the server's
+ * latency path: OpenBLAS's GEMV costs as much here, and its thread pool
+ * only adds overhead on one row) and tiny layers (the course's
+ * SimpleRNN(6)), where the call itself is most of the cost. */
 SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size_t rows, size_t H,
                                         const float *restrict u, size_t ldu, size_t n,
                                         float *restrict dst, size_t ld_dst)
