@@ -3,7 +3,8 @@
 # with -fsanitize=thread in its own directory, then the reliability thread
 # stress test (8 threads, one shared model) and the graph suite
 # (tests/graph/test_graph.c: its shared-model test and everything else it
-# exercises, built as 'graph_tsan') with CK_FORK=no.
+# exercises, built as 'graph_tsan') with CK_FORK=no, and the trainer's own
+# threads (train_threads: steps split over 2 to 8 threads).
 #
 #   ./scripts/tsan.sh            configure build-tsan/ if needed, build the
 #                                two tests, run them; exits non-zero on any
@@ -29,7 +30,8 @@ fi
 # Only the programs we run. They link the library statically: with clang's
 # TSan the runtime lives in the executable, and libseqnet.so (linked with
 # -Wl,--no-undefined) cannot be built (tests/reliability/meson.build).
-ninja -C "$builddir" tests/reliability/test_threads tests/reliability/test_graph_tsan
+ninja -C "$builddir" tests/reliability/test_threads tests/reliability/test_graph_tsan \
+    tests/reliability/test_train_threads
 
 export OPENBLAS_NUM_THREADS=1
 export CK_FORK=no
@@ -38,4 +40,5 @@ export CK_FORK=no
 export SEQNET_THREADS_SEQS=${SEQNET_THREADS_SEQS:-1500}
 # halt_on_error: the first report fails the test (exit code 66).
 export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1:suppressions=$root/tests/reliability/tsan.supp"
-meson test -C "$builddir" --no-rebuild --print-errorlogs --timeout-multiplier 4 threads graph_tsan
+meson test -C "$builddir" --no-rebuild --print-errorlogs --timeout-multiplier 4 threads graph_tsan \
+    train_threads

@@ -93,7 +93,31 @@ enum seqnet_train_param {
     SEQNET_TRAIN_CLIPVALUE = 30,      /**< clip each gradient element to [-v, v] */
     SEQNET_TRAIN_CLIPNORM = 31,       /**< rescale each gradient tensor to norm <= v */
     SEQNET_TRAIN_GLOBAL_CLIPNORM = 32, /**< rescale all gradients to global norm <= v */
-    SEQNET_TRAIN_LOSS_REDUCTION = 40  /**< a seqnet_reduction value */
+    SEQNET_TRAIN_LOSS_REDUCTION = 40, /**< a seqnet_reduction value */
+    /**
+     * Threads that train (default 1: the calling thread only; at most 64).
+     * With N > 1 the trainer starts N - 1 threads of its own at the first
+     * training step that uses them and stops them in seqnet_trainer_free
+     * (or when this is set again). Each step then splits its mini-batch
+     * into N slices of consecutive rows, runs forward, loss and backward of
+     * the slices at once (one session per slice), and adds the slices'
+     * gradients, weighted by their share of the loss's denominator, before
+     * the one optimizer step. The arithmetic is that of one thread up to
+     * rounding: results are deterministic for a given N, but not
+     * bit-identical to N = 1. Dropout draws from one stream per slice.
+     *
+     * Steps stay on one thread when splitting would change what is
+     * computed: models with BatchNormalization (batch statistics) or a
+     * stateful recurrent layer (state per batch row), MEAN reduction over
+     * several outputs with losses, and batches of one row. Evaluation and
+     * prediction are not split.
+     *
+     * With N > 1: the allocator hooks are called from the trainer's threads
+     * (they must be thread-safe), and the BLAS library should run one
+     * thread per caller (OPENBLAS_NUM_THREADS=1), or its own pool competes
+     * with these threads for the cores. @since 0.1.0
+     */
+    SEQNET_TRAIN_THREADS = 50
 };
 
 /** Callback events. */

@@ -92,6 +92,8 @@ struct seqnet_session {
     int32_t batch;           /* of the last run */
     int ran;
     int carry;               /* carry every recurrent layer's state between runs */
+    uint64_t stream;         /* 0, or the slice of a batch split over threads: its
+                              * dropout draws come from a stream of their own */
 };
 
 /* ---- internal entry points ---- */

@@ -419,7 +419,8 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
                             L->name);
         if ((st = bind_state(s, L, n, batch, &e)) != SEQNET_OK)
             return st;
-        sn_rng_seed(&rng, sn_seed_mix(L->seed, step));
+        sn_rng_seed(&rng, s->stream == 0 ? sn_seed_mix(L->seed, step)
+                                         : sn_seed_mix(sn_seed_mix(L->seed, step), s->stream));
         e.layer = L;
         e.params = m->params;
         e.n_inputs = L->n_inputs;

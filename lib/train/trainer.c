@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/sn_threads.h"
 #include "graph/graph_internal.h"
 #include "train/loss.h"
 #include "train/optim.h"
@@ -38,6 +39,32 @@ typedef struct stage_buf {
     void *p;
     size_t cap;
 } stage_buf;
+
+typedef struct running {
+    double loss_sum;      /* sum over batches of loss * batch size */
+    double samples;
+    double metric_sum[SN_MAX_METRICS];
+    double metric_count[SN_MAX_METRICS];
+} running;
+
+#define SN_MAX_THREADS 64
+
+/* One slice of a mini-batch when a step runs on several threads: its own
+ * session (activations), gradient block and row-sparse bookkeeping. Slice
+ * 0 borrows the trainer's own. */
+typedef struct sn_shard {
+    seqnet_session *session;
+    float *grads;
+    uint8_t **row_flags;
+    int32_t **touched;
+    int32_t *n_touched;
+    uint8_t *rows_finite;
+    batch_view bv;
+    running run;          /* this step's metric sums */
+    double loss;          /* its loss, reduced over its own rows */
+    double counted;       /* the denominator of that reduction */
+    int status;
+} sn_shard;
 
 struct seqnet_trainer {
     sn_object obj;
@@ -71,6 +98,12 @@ struct seqnet_trainer {
     int64_t epochs_done;
     seqnet_data *gen_batch;
     sn_undo undo;         /* what the current optimizer step overwrote */
+    int32_t threads;      /* SEQNET_TRAIN_THREADS */
+    sn_pool *pool;        /* threads - 1 workers, made on first use */
+    sn_shard *shards;     /* [threads]; [0] borrows the fields above */
+    int32_t n_shards;     /* shards made (sessions and buffers allocated) */
+    const seqnet_data *job_data; /* the step the pool is running */
+    int32_t job_shards;
 };
 
 static void catch_up_all(seqnet_trainer *t);
@@ -97,6 +130,35 @@ static void free_sparse(seqnet_trainer *t)
     sn_free(a, t->rows_finite);
 }
 
+/* Stop the worker threads and free every slice but 0 (the trainer's own). */
+static void free_shards(seqnet_trainer *t)
+{
+    const sn_alloc *a = &t->obj.alloc;
+    int32_t k, l;
+    sn_pool_free(t->pool);
+    t->pool = NULL;
+    if (t->shards == NULL)
+        return;
+    for (k = 1; k < t->n_shards; k++) {
+        sn_shard *sh = &t->shards[k];
+        seqnet_session_free(sh->session);
+        sn_free(a, sh->grads);
+        for (l = 0; l < t->model->n_layers; l++) {
+            if (sh->row_flags != NULL)
+                sn_free(a, sh->row_flags[l]);
+            if (sh->touched != NULL)
+                sn_free(a, sh->touched[l]);
+        }
+        sn_free(a, sh->row_flags);
+        sn_free(a, sh->touched);
+        sn_free(a, sh->n_touched);
+        sn_free(a, sh->rows_finite);
+    }
+    sn_free(a, t->shards);
+    t->shards = NULL;
+    t->n_shards = 0;
+}
+
 SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
 {
     sn_alloc a;
@@ -104,6 +166,7 @@ SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
     if (trainer == NULL || trainer->obj.magic != SN_MAGIC_TRAINER)
         return;
     a = trainer->obj.alloc;
+    free_shards(trainer);
     free_sparse(trainer);
     seqnet_session_free(trainer->session);
     seqnet_data_free(trainer->gen_batch);
@@ -174,6 +237,7 @@ SEQNET_API int seqnet_trainer_new(seqnet_model *model, seqnet_trainer **out)
     t->shuffle = 1;
     t->seed = model->seed;
     t->reduction = SEQNET_REDUCTION_MEAN;
+    t->threads = 1;
     if ((st = sn_optim_init(&t->optim, SEQNET_OPTIMIZER_ADAM, a)) != SEQNET_OK)
         goto fail;
     st = SEQNET_ENOMEM;
@@ -316,6 +380,14 @@ SEQNET_API int seqnet_trainer_set_param(seqnet_trainer *trainer, int param, doub
             return sn_error(&trainer->obj, SEQNET_EINVAL, "unknown reduction");
         trainer->reduction = (int)value;
         return SEQNET_OK;
+    case SEQNET_TRAIN_THREADS:
+        if (value < 1 || value > SN_MAX_THREADS || value != floor(value))
+            return sn_error(&trainer->obj, SEQNET_EINVAL, "threads must be an integer in [1, %d]",
+                            SN_MAX_THREADS);
+        if ((int32_t)value != trainer->threads)
+            free_shards(trainer); /* remade at the size asked, on first use */
+        trainer->threads = (int32_t)value;
+        return SEQNET_OK;
     default:
         st = sn_optim_set(&trainer->optim, param, value);
         if (st != SEQNET_OK)
@@ -341,6 +413,7 @@ SEQNET_API int seqnet_trainer_get_param(const seqnet_trainer *trainer, int param
     case SEQNET_TRAIN_CLIPNORM: *value = trainer->clipnorm; return SEQNET_OK;
     case SEQNET_TRAIN_GLOBAL_CLIPNORM: *value = trainer->global_clipnorm; return SEQNET_OK;
     case SEQNET_TRAIN_LOSS_REDUCTION: *value = trainer->reduction; return SEQNET_OK;
+    case SEQNET_TRAIN_THREADS: *value = trainer->threads; return SEQNET_OK;
     default: return sn_optim_get(&trainer->optim, param, value);
     }
 }
@@ -484,65 +557,87 @@ static int make_batch(seqnet_trainer *t, const seqnet_data *d, const int64_t *ro
     return SEQNET_OK;
 }
 
-static int feed_batch(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv)
+/* Feed a batch to a session; errors are left on the session. */
+static int feed_session(const seqnet_model *m, seqnet_session *s, const seqnet_data *d,
+                        const batch_view *bv)
 {
-    const seqnet_model *m = t->model;
     int32_t k;
     int st;
     for (k = 0; k < m->n_inputs; k++) {
         const sn_data_array *a = &d->inputs[k];
         if (a->ids != NULL)
-            st = seqnet_session_set_input_tokens(t->session, k, bv->ids[k], bv->n, a->time);
+            st = seqnet_session_set_input_tokens(s, k, bv->ids[k], bv->n, a->time);
         else
-            st = seqnet_session_set_input_floats(t->session, k, bv->x[k], bv->n, a->time,
-                                                 a->features);
+            st = seqnet_session_set_input_floats(s, k, bv->x[k], bv->n, a->time, a->features);
         if (st != SEQNET_OK)
-            return sn_copy_error(&t->obj, &t->session->obj, st);
+            return st;
     }
     return SEQNET_OK;
 }
 
+static int feed_batch(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv)
+{
+    int st = feed_session(t->model, t->session, d, bv);
+    return st == SEQNET_OK ? st : sn_copy_error(&t->obj, &t->session->obj, st);
+}
+
+/* Rows [off, off + n) of a batch, as a batch of their own. */
+static void slice_view(const seqnet_model *m, const seqnet_data *d, const batch_view *bv,
+                       int32_t off, int32_t n, batch_view *out)
+{
+    int32_t k;
+    *out = *bv;
+    out->n = n;
+    for (k = 0; k < m->n_inputs; k++) {
+        size_t e = row_elems(&d->inputs[k]) * (size_t)off;
+        if (bv->ids[k] != NULL)
+            out->ids[k] = bv->ids[k] + e;
+        if (bv->x[k] != NULL)
+            out->x[k] = bv->x[k] + e;
+    }
+    for (k = 0; k < m->n_outputs; k++)
+        if (bv->y[k] != NULL)
+            out->y[k] = bv->y[k] + row_elems(&d->targets[k]) * (size_t)off;
+    if (bv->w != NULL)
+        out->w = bv->w + off;
+}
+
 /* ---- one step ---- */
 
-typedef struct running {
-    double loss_sum;      /* sum over batches of loss * batch size */
-    double samples;
-    double metric_sum[SN_MAX_METRICS];
-    double metric_count[SN_MAX_METRICS];
-} running;
-
 /* Loss (and gradients when training) of the last forward pass. */
-static int losses_and_metrics(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
-                              int training, double *total, running *run)
+static int losses_and_metrics(const seqnet_trainer *t, seqnet_session *s, sn_object *err,
+                              const seqnet_data *d, const batch_view *bv, int training,
+                              double *total, running *run, double *counted)
 {
     const seqnet_model *m = t->model;
-    seqnet_session *s = t->session;
     int32_t k, i;
     int st;
     *total = 0.0;
+    *counted = 0.0;
     for (k = 0; k < m->n_outputs; k++) {
         int32_t node = m->outputs[k];
         const sn_tensor *out = &s->nodes[node].t;
-        double value;
+        double value, n_counted = 0.0;
         float *grad = NULL;
         if (t->loss[k] == 0)
             continue;
         if (d->targets[k].time != 0 && d->targets[k].time != out->time)
-            return sn_error(&t->obj, SEQNET_ESHAPE,
+            return sn_error(err, SEQNET_ESHAPE,
                             "targets for output %d have %d steps, the output has %d", (int)k,
                             (int)d->targets[k].time, (int)out->time);
         if (training) {
             grad = sn_session_grad_buffer(s, node, sn_tensor_size(out));
             if (grad == NULL)
-                return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for output gradients");
+                return sn_error(err, SEQNET_ENOMEM, "out of memory for output gradients");
         }
         st = sn_loss_compute(t->loss[k], t->reduction, out->x, bv->y[k], out->batch, out->time,
-                             out->features, out->mask, bv->w, &value, grad, NULL, &t->obj);
+                             out->features, out->mask, bv->w, &value, grad, &n_counted, err);
         if (st != SEQNET_OK)
             return st;
         if (training)
             s->nodes[node].grad_written = 1;
         *total += value;
+        *counted += n_counted;
     }
     run->loss_sum += *total * bv->n;
     run->samples += bv->n;
@@ -550,11 +645,11 @@ static int losses_and_metrics(seqnet_trainer *t, const seqnet_data *d, const bat
         const metric_slot *ms = &t->metrics[i];
         const sn_tensor *out = &s->nodes[m->outputs[ms->output]].t;
         if (bv->y[ms->output] == NULL)
-            return sn_error(&t->obj, SEQNET_ESHAPE, "no targets for metric on output %d",
+            return sn_error(err, SEQNET_ESHAPE, "no targets for metric on output %d",
                             (int)ms->output);
         st = sn_metric_accumulate(ms->metric, out->x, bv->y[ms->output], out->batch, out->time,
                                   out->features, out->mask, bv->w, &run->metric_sum[i],
-                                  &run->metric_count[i], &t->obj);
+                                  &run->metric_count[i], err);
         if (st != SEQNET_OK)
             return st;
     }
@@ -598,16 +693,27 @@ static void reset_row_steps(seqnet_trainer *t)
     }
 }
 
-static void clear_sparse_flags(seqnet_trainer *t)
+static void clear_flags(const seqnet_model *m, uint8_t **row_flags, int32_t **touched,
+                        int32_t *n_touched)
 {
     int32_t l, i;
-    for (l = 0; l < t->model->n_layers; l++) {
-        if (t->row_flags[l] == NULL)
+    for (l = 0; l < m->n_layers; l++) {
+        if (row_flags[l] == NULL)
             continue;
-        for (i = 0; i < t->n_touched[l]; i++)
-            t->row_flags[l][t->touched[l][i]] = 0;
-        t->n_touched[l] = 0;
+        for (i = 0; i < n_touched[l]; i++)
+            row_flags[l][touched[l][i]] = 0;
+        n_touched[l] = 0;
     }
+}
+
+static void clear_sparse_flags(seqnet_trainer *t)
+{
+    int32_t k;
+    clear_flags(t->model, t->row_flags, t->touched, t->n_touched);
+    for (k = 1; k < t->n_shards; k++)
+        if (t->shards[k].row_flags != NULL)
+            clear_flags(t->model, t->shards[k].row_flags, t->shards[k].touched,
+                        t->shards[k].n_touched);
 }
 
 /* Put a layer's touched rows in ascending order. The optimizer then walks
@@ -794,24 +900,278 @@ static int apply_gradients(seqnet_trainer *t)
     return SEQNET_OK;
 }
 
+/* ---- steps split over threads ---- */
+
+/* Forward, loss and backward of one slice (or of the whole batch), into
+ * the slice's session, gradients and row bookkeeping. Errors are left on
+ * the slice's session. Runs on a worker thread: it reads the model and the
+ * trainer's settings and writes only what the slice owns. */
+static int shard_step(const seqnet_trainer *t, sn_shard *sh, const seqnet_data *d,
+                      running *run)
+{
+    seqnet_session *s = sh->session;
+    int st;
+    if ((st = feed_session(t->model, s, d, &sh->bv)) != SEQNET_OK)
+        return st;
+    if ((st = sn_session_forward(s, 1, t->step)) != SEQNET_OK)
+        return st;
+    sn_session_clear_grads(s);
+    st = losses_and_metrics(t, s, &s->obj, d, &sh->bv, 1, &sh->loss, run, &sh->counted);
+    if (st != SEQNET_OK)
+        return st;
+    memset(sh->rows_finite, 0, (size_t)t->model->n_layers);
+    return sn_session_backward(s, sh->grads, sh->row_flags, sh->touched, sh->n_touched,
+                               sh->rows_finite, NULL);
+}
+
+static void shard_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    sn_shard *sh;
+    if (worker >= t->job_shards)
+        return;
+    sh = &t->shards[worker];
+    sh->status = shard_step(t, sh, t->job_data, &sh->run);
+}
+
+/* Whether a step may be split into slices of rows without changing what
+ * it computes (see SEQNET_TRAIN_THREADS). */
+static int splittable(const seqnet_trainer *t)
+{
+    const seqnet_model *m = t->model;
+    int32_t k, l, losses = 0;
+    for (k = 0; k < m->n_outputs; k++)
+        losses += t->loss[k] != 0;
+    if (losses > 1 && t->reduction == SEQNET_REDUCTION_MEAN)
+        return 0; /* each output's slices would need their own weights */
+    if (t->session->carry)
+        return 0;
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        int64_t v = 0;
+        if (L->ops == NULL)
+            continue;
+        if (L->ops->after_step != NULL) /* BatchNormalization: batch statistics */
+            return 0;
+        if (L->ops->state_size != NULL && sn_opts_int(&L->opts, SEQNET_OPT_STATEFUL, &v) == 1 &&
+            v != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int32_t step_shards(const seqnet_trainer *t, int32_t n)
+{
+    if (t->threads <= 1 || n < 2 || !splittable(t))
+        return 1;
+    return n < t->threads ? n : t->threads;
+}
+
+/* Slices 0 .. count-1 ready (slice 0 is the trainer's own), and the pool. */
+static int make_shards(seqnet_trainer *t, int32_t count)
+{
+    const seqnet_model *m = t->model;
+    const sn_alloc *a = &t->obj.alloc;
+    int32_t l, p;
+    int st;
+    if (t->shards == NULL) {
+        sn_shard *s0;
+        t->shards = sn_calloc(a, (size_t)t->threads, sizeof *t->shards);
+        if (t->shards == NULL)
+            return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the training threads");
+        s0 = &t->shards[0];
+        s0->session = t->session;
+        s0->grads = t->grads;
+        s0->row_flags = t->row_flags;
+        s0->touched = t->touched;
+        s0->n_touched = t->n_touched;
+        s0->rows_finite = t->rows_finite;
+        t->n_shards = 1;
+    }
+    while (t->n_shards < count) {
+        sn_shard *sh = &t->shards[t->n_shards];
+        uint64_t stream = (uint64_t)t->n_shards;
+        t->n_shards++; /* counted now: free_shards frees what is half made */
+        if ((st = seqnet_session_new(t->model, &sh->session)) != SEQNET_OK)
+            return sn_error(&t->obj, st, "out of memory for the training threads");
+        sh->session->stream = stream;
+        sh->grads = sn_calloc(a, (size_t)(m->n_params > 0 ? m->n_params : 1), sizeof(float));
+        sh->row_flags = sn_calloc(a, (size_t)m->n_layers, sizeof *sh->row_flags);
+        sh->touched = sn_calloc(a, (size_t)m->n_layers, sizeof *sh->touched);
+        sh->n_touched = sn_calloc(a, (size_t)m->n_layers, sizeof *sh->n_touched);
+        sh->rows_finite = sn_calloc(a, (size_t)m->n_layers, 1);
+        if (sh->grads == NULL || sh->row_flags == NULL || sh->touched == NULL ||
+            sh->n_touched == NULL || sh->rows_finite == NULL)
+            return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the training threads");
+        for (l = 0; l < m->n_layers; l++)
+            for (p = 0; p < m->layers[l].n_params; p++) {
+                const sn_param *P = &m->layers[l].params[p];
+                if (!P->sparse_rows)
+                    continue;
+                sh->row_flags[l] = sn_calloc(a, (size_t)P->dims[0], 1);
+                sh->touched[l] = sn_calloc(a, (size_t)P->dims[0], sizeof(int32_t));
+                if (sh->row_flags[l] == NULL || sh->touched[l] == NULL)
+                    return sn_error(&t->obj, SEQNET_ENOMEM,
+                                    "out of memory for the training threads");
+            }
+    }
+    if (t->pool == NULL && (st = sn_pool_new(a, t->threads, &t->pool)) != SEQNET_OK)
+        return sn_error(&t->obj, st, "could not start %d training threads", (int)t->threads - 1);
+    return SEQNET_OK;
+}
+
+/* make_shards, or on failure nothing half made: the next step starts over. */
+static int ensure_shards(seqnet_trainer *t, int32_t count)
+{
+    int st;
+    if (t->n_shards >= count && t->pool != NULL)
+        return SEQNET_OK;
+    if ((st = make_shards(t, count)) != SEQNET_OK)
+        free_shards(t);
+    return st;
+}
+
+/* The slices' gradients into slice 0's (the trainer's), each weighted by
+ * c[k], its share of the loss's denominator. Dense gradients: one pass
+ * per slice. Row-sparse ones: slice 0's rows scaled, the others' rows
+ * added (or copied, where slice 0 did not touch the row) and listed. */
+static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
+{
+    const seqnet_model *m = t->model;
+    int32_t l, p, k;
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        if (L->ops == NULL || !L->trainable || !t->session->nodes[l].grad_written)
+            continue;
+        for (p = 0; p < L->n_params; p++) {
+            const sn_param *P = &L->params[p];
+            size_t width = (size_t)P->dims[P->rank - 1], j;
+            float *g0 = t->grads + P->offset;
+            if (!P->trainable)
+                continue;
+            if (!P->sparse_rows) {
+                size_t n = (size_t)P->count;
+                if (c[0] != 1.0f)
+                    for (j = 0; j < n; j++)
+                        g0[j] *= c[0];
+                for (k = 1; k < count; k++) {
+                    const float *gk = t->shards[k].grads + P->offset;
+                    const float ck = c[k];
+                    for (j = 0; j < n; j++)
+                        g0[j] += ck * gk[j];
+                }
+                continue;
+            }
+            {
+                uint8_t *flags0 = t->row_flags[l];
+                int32_t *list0 = t->touched[l], i;
+                if (c[0] != 1.0f)
+                    for (i = 0; i < t->n_touched[l]; i++) {
+                        float *row = g0 + (size_t)list0[i] * width;
+                        for (j = 0; j < width; j++)
+                            row[j] *= c[0];
+                    }
+                for (k = 1; k < count; k++) {
+                    sn_shard *sh = &t->shards[k];
+                    const float ck = c[k];
+                    for (i = 0; i < sh->n_touched[l]; i++) {
+                        int32_t r = sh->touched[l][i];
+                        const float *src = sh->grads + P->offset + (size_t)r * width;
+                        float *dst = g0 + (size_t)r * width;
+                        if (flags0[r]) {
+                            for (j = 0; j < width; j++)
+                                dst[j] += ck * src[j];
+                        } else {
+                            for (j = 0; j < width; j++)
+                                dst[j] = ck * src[j];
+                            flags0[r] = 1;
+                            list0[t->n_touched[l]++] = r;
+                        }
+                        sh->row_flags[l][r] = 0;
+                    }
+                    sh->n_touched[l] = 0;
+                    /* Weights in [0, 1] that sum to 1 keep each slice's
+                     * bound (SN_ROWS_FINITE_BOUND) a bound of the sum. */
+                    t->rows_finite[l] = (uint8_t)(t->rows_finite[l] && sh->rows_finite[l]);
+                }
+            }
+        }
+    }
+}
+
+/* Forward, loss and backward of a batch split into count slices, one per
+ * thread; then the gradients merged into the trainer's. */
+static int parallel_step(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
+                         int32_t count, running *run, double *loss)
+{
+    float c[SN_MAX_THREADS];
+    double total = 0.0, value = 0.0;
+    int32_t k, start = 0, i;
+    int st;
+    if ((st = ensure_shards(t, count)) != SEQNET_OK)
+        return st;
+    for (k = 0; k < count; k++) {
+        int32_t end = (int32_t)((int64_t)bv->n * (k + 1) / count);
+        slice_view(t->model, d, bv, start, end - start, &t->shards[k].bv);
+        memset(&t->shards[k].run, 0, sizeof t->shards[k].run);
+        start = end;
+    }
+    t->job_data = d;
+    t->job_shards = count;
+    sn_pool_run(t->pool, shard_job, t);
+    for (k = 0; k < count; k++)
+        if (t->shards[k].status != SEQNET_OK)
+            return sn_copy_error(&t->obj, &t->shards[k].session->obj, t->shards[k].status);
+    /* Each slice reduced its loss over its own rows (MEAN: its counted
+     * elements; SUM_OVER_STEPS: its samples); the batch's loss weighs the
+     * slices by their share of the batch's denominator. */
+    for (k = 0; k < count; k++) {
+        const sn_shard *sh = &t->shards[k];
+        total += t->reduction == SEQNET_REDUCTION_MEAN ? sh->counted : (double)sh->bv.n;
+    }
+    for (k = 0; k < count; k++) {
+        const sn_shard *sh = &t->shards[k];
+        double w = t->reduction == SEQNET_REDUCTION_MEAN ? sh->counted : (double)sh->bv.n;
+        double ck = total > 0.0 ? w / total : 0.0;
+        c[k] = (float)ck;
+        value += ck * sh->loss;
+        for (i = 0; i < t->n_metrics; i++) {
+            run->metric_sum[i] += sh->run.metric_sum[i];
+            run->metric_count[i] += sh->run.metric_count[i];
+        }
+    }
+    run->loss_sum += value * bv->n;
+    run->samples += bv->n;
+    *loss = value;
+    merge_grads(t, count, c);
+    return SEQNET_OK;
+}
+
 static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
                       running *run, double *loss)
 {
+    int32_t count = step_shards(t, bv->n);
     int st;
-    if ((st = feed_batch(t, d, bv)) != SEQNET_OK)
-        return st;
-    st = sn_session_forward(t->session, 1, t->step);
-    if (st != SEQNET_OK)
-        return sn_copy_error(&t->obj, &t->session->obj, st);
-    sn_session_clear_grads(t->session);
-    if ((st = losses_and_metrics(t, d, bv, 1, loss, run)) != SEQNET_OK)
-        return st;
-    memset(t->rows_finite, 0, (size_t)t->model->n_layers);
-    st = sn_session_backward(t->session, t->grads, t->row_flags, t->touched, t->n_touched,
-                             t->rows_finite, NULL);
+    if (count > 1) {
+        st = parallel_step(t, d, bv, count, run, loss);
+    } else {
+        sn_shard one;
+        memset(&one, 0, sizeof one);
+        one.session = t->session;
+        one.grads = t->grads;
+        one.row_flags = t->row_flags;
+        one.touched = t->touched;
+        one.n_touched = t->n_touched;
+        one.rows_finite = t->rows_finite;
+        one.bv = *bv;
+        st = shard_step(t, &one, d, run);
+        *loss = one.loss;
+        if (st != SEQNET_OK)
+            st = sn_copy_error(&t->obj, &t->session->obj, st);
+    }
     if (st != SEQNET_OK) {
         clear_sparse_flags(t);
-        return sn_copy_error(&t->obj, &t->session->obj, st);
+        return st;
     }
     st = apply_gradients(t);
     clear_sparse_flags(t);
@@ -854,7 +1214,7 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
     running run;
     batch_view bv;
     int64_t b;
-    double loss;
+    double loss, counted;
     int st;
     memset(&run, 0, sizeof run);
     if (d->generator != NULL) {
@@ -874,7 +1234,8 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
                 return st;
             if ((st = sn_session_forward(t->session, 0, 0)) != SEQNET_OK)
                 return sn_copy_error(&t->obj, &t->session->obj, st);
-            if ((st = losses_and_metrics(t, t->gen_batch, &bv, 0, &loss, &run)) != SEQNET_OK)
+            if ((st = losses_and_metrics(t, t->session, &t->obj, t->gen_batch, &bv, 0, &loss,
+                                         &run, &counted)) != SEQNET_OK)
                 return st;
         }
     } else {
@@ -885,7 +1246,8 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
                 return st;
             if ((st = sn_session_forward(t->session, 0, 0)) != SEQNET_OK)
                 return sn_copy_error(&t->obj, &t->session->obj, st);
-            if ((st = losses_and_metrics(t, d, &bv, 0, &loss, &run)) != SEQNET_OK)
+            if ((st = losses_and_metrics(t, t->session, &t->obj, d, &bv, 0, &loss, &run,
+                                         &counted)) != SEQNET_OK)
                 return st;
         }
     }

@@ -260,6 +260,9 @@ static void make_data(workload *w)
     }
 }
 
+/* seqnet's own training threads (SEQNET_TRAIN_THREADS), --threads N. */
+static int g_threads = 1;
+
 static void print_head(const workload *w, int64_t nparams)
 {
     const char *blas_env = getenv("OPENBLAS_NUM_THREADS");
@@ -272,10 +275,17 @@ static void print_head(const workload *w, int64_t nparams)
     if (openblas_get_corename)
         corename = openblas_get_corename();
 #endif
-    printf("{\"impl\": \"seqnet\", \"workload\": \"%s\", \"threads\": %d, \"seqnet_threads\": 1, "
+    if (g_threads > 1 && blas_threads < g_threads)
+        blas_threads = g_threads; /* the threads the run uses: seqnet's */
+    printf("{\"impl\": \"seqnet\", \"workload\": \"%s\", \"threads\": %d, \"seqnet_threads\": %d, "
            "\"blas_threads\": %d, \"blas_threads_env\": \"%s\", \"coretype\": \"%s\", "
            "\"blas_corename\": \"%s\", \"params\": %lld, \"batch\": %d, ",
-           w->name, blas_threads > 0 ? blas_threads : 1, blas_threads,
+           w->name, blas_threads > 0 ? blas_threads : 1, g_threads,
+#if HAVE_WEAK
+           openblas_get_num_threads ? openblas_get_num_threads() : -1,
+#else
+           -1,
+#endif
            blas_env ? blas_env : "(unset)", core_env ? core_env : "(unset)", corename,
            (long long)nparams, w->batch);
 }
@@ -350,6 +360,7 @@ static void run_workload(const char *name, int runs, int warm, double target, in
         CHECK(seqnet_trainer_set_param(w.trainer, SEQNET_TRAIN_BATCH_SIZE, w.batch), w.trainer);
         CHECK(seqnet_trainer_set_param(w.trainer, SEQNET_TRAIN_SHUFFLE, 0), w.trainer);
         CHECK(seqnet_trainer_set_param(w.trainer, SEQNET_TRAIN_EPOCHS, 1), w.trainer);
+        CHECK(seqnet_trainer_set_param(w.trainer, SEQNET_TRAIN_THREADS, g_threads), w.trainer);
         tr = bench(&w, train_step, (long)n, NBATCH, warm, runs, target);
         inf = bench(&w, infer_step, w.batch, 1, warm, runs, target);
         printf("\"train_sps\": %.1f, \"train_sps_min\": %.1f, \"train_sps_max\": %.1f, "
@@ -409,6 +420,8 @@ int main(int argc, char **argv)
             target = atof(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warm = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--latency-calls") && i + 1 < argc)
             calls = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc && strlen(argv[i + 1]) < sizeof only)
@@ -416,7 +429,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: %s [--only W3,W4,W5,W6] [--runs N] [--target SECONDS] [--warmup N] "
-                    "[--latency-calls N]\n",
+                    "[--latency-calls N] [--threads N]\n",
                     argv[0]);
             return 2;
         }

@@ -1,0 +1,624 @@
+/*
+ * tests/reliability/test_train_threads.c -- training on several threads
+ * (SEQNET_TRAIN_THREADS): a step split into slices of rows computes the
+ * same update as one thread, up to rounding, for every kind of gradient the
+ * merge handles (dense weights, row-sparse embedding rows through both
+ * embedding backwards, per-step losses with masks and ignored labels where
+ * the slices' shares of the denominator differ from their row counts, sample
+ * weights, the SUM_OVER_STEPS reduction); a threaded fit is deterministic
+ * and learns; models that cannot be split train exactly as on one thread;
+ * an error in a worker's slice comes back as the trainer's error and
+ * leaves nothing behind; the parameter is validated.
+ */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rel_util.h"
+
+#define MAX_W 4096
+#define VOCAB 40
+#define TIME 9
+
+enum { M_POOLED, M_FLATTEN, M_SEQ_LABELS, M_LSTM_SUM, M_BATCHNORM };
+
+typedef struct weights {
+    float w[MAX_W];
+    size_t n;
+} weights;
+
+static void get_weights(const seqnet_model *m, weights *out)
+{
+    int32_t l, w;
+    out->n = 0;
+    for (l = 0; l < seqnet_model_n_layers(m); l++)
+        for (w = 0; w < seqnet_model_layer_n_weights(m, l); w++) {
+            int64_t count;
+            ck_assert_int_eq(seqnet_model_weight_info(m, l, w, NULL, NULL, NULL, &count),
+                             SEQNET_OK);
+            ck_assert(out->n + (size_t)count <= MAX_W);
+            ck_assert_int_eq(seqnet_model_get_weight(m, l, w, out->w + out->n, count),
+                             SEQNET_OK);
+            out->n += (size_t)count;
+        }
+}
+
+static int32_t add(seqnet_graph *g, seqnet_options *o, int kind, int32_t in)
+{
+    int32_t out = -1;
+    int st = rel_add(g, o, kind, in, NULL, &out);
+    ck_assert_msg(st == SEQNET_OK, "layer %d: %d %s", kind, st, seqnet_errmsg(g));
+    return out;
+}
+
+/* A model; dropout > 0 adds a Dropout layer to the pooled kinds. */
+static seqnet_model *build(int which, double dropout)
+{
+    seqnet_context *ctx = NULL;
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t in, x;
+    ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_context_set_seed(ctx, 77), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    if (which == M_LSTM_SUM) {
+        ck_assert_int_eq(seqnet_graph_input_sequence(g, TIME, 3, "x", &in), SEQNET_OK);
+        ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 5), SEQNET_OK);
+        ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_RETURN_SEQUENCES, 1), SEQNET_OK);
+        x = add(g, o, SEQNET_LAYER_LSTM, in);
+        ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 2), SEQNET_OK);
+        x = add(g, o, SEQNET_LAYER_DENSE, x);
+    } else {
+        ck_assert_int_eq(seqnet_graph_input_tokens(g, TIME, "ids", &in), SEQNET_OK);
+        ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, VOCAB), SEQNET_OK);
+        ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 6), SEQNET_OK);
+        if (which != M_FLATTEN)
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_MASK_ZERO, 1), SEQNET_OK);
+        x = add(g, o, SEQNET_LAYER_EMBEDDING, in);
+        if (which == M_SEQ_LABELS) {
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 5), SEQNET_OK);
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_RETURN_SEQUENCES, 1),
+                             SEQNET_OK);
+            x = add(g, o, SEQNET_LAYER_SIMPLE_RNN, x);
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3), SEQNET_OK);
+            ck_assert_int_eq(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "softmax"),
+                             SEQNET_OK);
+            x = add(g, o, SEQNET_LAYER_DENSE, x);
+        } else {
+            /* Pooled: the fused embedding + average pooling backward;
+             * flatten: the plain embedding backward. */
+            x = add(g, o, which == M_FLATTEN ? SEQNET_LAYER_FLATTEN
+                                             : SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x);
+            if (dropout > 0) {
+                ck_assert_int_eq(seqnet_options_set_float(o, SEQNET_OPT_RATE, dropout),
+                                 SEQNET_OK);
+                x = add(g, o, SEQNET_LAYER_DROPOUT, x);
+            }
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 8), SEQNET_OK);
+            ck_assert_int_eq(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "relu"),
+                             SEQNET_OK);
+            x = add(g, o, SEQNET_LAYER_DENSE, x);
+            if (which == M_BATCHNORM)
+                x = add(g, o, SEQNET_LAYER_BATCH_NORMALIZATION, x);
+            ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
+            ck_assert_int_eq(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid"),
+                             SEQNET_OK);
+            x = add(g, o, SEQNET_LAYER_DENSE, x);
+        }
+    }
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+    return m;
+}
+
+/* Data for a model: n rows. Token rows are post-padded to random lengths;
+ * the per-step labels of M_SEQ_LABELS ignore some steps (-1), so that the
+ * slices' counted elements are not proportional to their rows. */
+typedef struct dataset {
+    int32_t ids[64 * TIME];
+    float x[64 * TIME * 3];
+    float y[64 * TIME * 2];
+    float sw[64];
+    int32_t n;
+    seqnet_data *d;
+    seqnet_context *ctx;
+} dataset;
+
+static void make_data(dataset *ds, int which, int32_t n, uint64_t seed, int with_weights)
+{
+    rel_rng r = {seed};
+    int32_t i, t, f;
+    ck_assert(n <= 64);
+    memset(ds->ids, 0, sizeof ds->ids);
+    ds->n = n;
+    for (i = 0; i < n; i++) {
+        int32_t len = 1 + (int32_t)rel_below(&r, TIME);
+        int score = 0;
+        for (t = 0; t < TIME; t++) {
+            int32_t id = t < len ? 1 + (int32_t)rel_below(&r, VOCAB - 1) : 0;
+            ds->ids[i * TIME + t] = id;
+            score += id > 0 && id < VOCAB / 2;
+            if (which == M_SEQ_LABELS)
+                ds->y[i * TIME + t] = rel_below(&r, 4) == 0 ? -1.0f
+                                                             : (float)(id % 3);
+            for (f = 0; f < 3; f++)
+                ds->x[(i * TIME + t) * 3 + f] = (float)rel_below(&r, 1000) / 500.0f - 1.0f;
+            if (which == M_LSTM_SUM) {
+                ds->y[(i * TIME + t) * 2] = ds->x[(i * TIME + t) * 3] * 0.5f;
+                ds->y[(i * TIME + t) * 2 + 1] = (float)t / TIME;
+            }
+        }
+        if (which != M_SEQ_LABELS && which != M_LSTM_SUM)
+            ds->y[i] = score * 2 > len ? 1.0f : 0.0f;
+        ds->sw[i] = 0.25f + (float)rel_below(&r, 8) / 4.0f;
+    }
+    ck_assert_int_eq(seqnet_context_new(&ds->ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_new(ds->ctx, &ds->d), SEQNET_OK);
+    if (which == M_LSTM_SUM) {
+        ck_assert_int_eq(seqnet_data_set_floats(ds->d, 0, ds->x, n, TIME, 3), SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_set_targets(ds->d, 0, ds->y, n, TIME, 2), SEQNET_OK);
+    } else {
+        ck_assert_int_eq(seqnet_data_set_tokens(ds->d, 0, ds->ids, n, TIME), SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_set_targets(ds->d, 0, ds->y, n,
+                                                 which == M_SEQ_LABELS ? TIME : 0, 1),
+                         SEQNET_OK);
+    }
+    if (with_weights)
+        ck_assert_int_eq(seqnet_data_set_sample_weights(ds->d, ds->sw, n), SEQNET_OK);
+}
+
+static seqnet_trainer *make_trainer(seqnet_model *m, int which, int threads, int optimizer)
+{
+    seqnet_trainer *t = NULL;
+    int loss = which == M_SEQ_LABELS   ? SEQNET_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY
+               : which == M_LSTM_SUM ? SEQNET_LOSS_MEAN_SQUARED_ERROR
+                                     : SEQNET_LOSS_BINARY_CROSSENTROPY;
+    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_loss(t, 0, loss), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_optimizer(t, optimizer), SEQNET_OK);
+    if (optimizer == SEQNET_OPTIMIZER_SGD)
+        ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_LEARNING_RATE,
+                                                  which == M_LSTM_SUM ? 0.05 : 0.5),
+                         SEQNET_OK);
+    if (which == M_LSTM_SUM)
+        ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_LOSS_REDUCTION,
+                                                  SEQNET_REDUCTION_SUM_OVER_STEPS),
+                         SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, threads), SEQNET_OK);
+    return t;
+}
+
+/* Largest |a - b| relative to max(|b|, 1e-3)... and the largest move. */
+static double max_rel_diff(const weights *a, const weights *b)
+{
+    double worst = 0.0;
+    size_t i;
+    ck_assert_uint_eq(a->n, b->n);
+    for (i = 0; i < a->n; i++) {
+        double d = fabs((double)a->w[i] - (double)b->w[i]) / fmax(fabs((double)b->w[i]), 1e-2);
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
+static double max_abs_move(const weights *a, const weights *b)
+{
+    double worst = 0.0;
+    size_t i;
+    for (i = 0; i < a->n; i++)
+        worst = fmax(worst, fabs((double)a->w[i] - (double)b->w[i]));
+    return worst;
+}
+
+/* Two SGD steps on one batch with `threads`, against one thread, from the
+ * same initial weights (no dropout: its draws differ by design). */
+static void split_step_matches(int which, int32_t n, int threads, int with_weights)
+{
+    seqnet_model *m1 = build(which, 0), *m2 = build(which, 0);
+    seqnet_trainer *t1 = make_trainer(m1, which, 1, SEQNET_OPTIMIZER_SGD);
+    seqnet_trainer *t2 = make_trainer(m2, which, threads, SEQNET_OPTIMIZER_SGD);
+    dataset *ds = calloc(1, sizeof *ds);
+    weights *w0 = malloc(sizeof *w0), *w1 = malloc(sizeof *w1), *w2 = malloc(sizeof *w2);
+    double l1 = 0, l2 = 0, rel, move;
+    int step;
+    ck_assert(ds != NULL && w0 != NULL && w1 != NULL && w2 != NULL);
+    make_data(ds, which, n, 1000u + (uint64_t)which, with_weights);
+    get_weights(m1, w0);
+    for (step = 0; step < 2; step++) {
+        ck_assert_int_eq(seqnet_trainer_train_batch(t1, ds->d, &l1), SEQNET_OK);
+        ck_assert_msg(seqnet_trainer_train_batch(t2, ds->d, &l2) == SEQNET_OK, "%s",
+                      seqnet_errmsg(t2));
+        ck_assert_msg(fabs(l1 - l2) <= 1e-5 * fmax(fabs(l1), 1.0),
+                      "model %d, %d threads, step %d: loss %.9g vs %.9g on one thread", which,
+                      threads, step, l2, l1);
+    }
+    get_weights(m1, w1);
+    get_weights(m2, w2);
+    rel = max_rel_diff(w2, w1);
+    move = max_abs_move(w1, w0);
+    printf("model %d, batch %d, %d threads: largest weight move %.3g, largest relative "
+           "difference from one thread %.3g\n",
+           which, (int)n, threads, move, rel);
+    ck_assert_msg(move > 1e-2, "the steps hardly moved the weights (%.3g): a weak test", move);
+    ck_assert_msg(rel < 2e-4, "model %d, %d threads: weights differ from one thread by %.3g",
+                  which, threads, rel);
+    free(w0);
+    free(w1);
+    free(w2);
+    seqnet_data_free(ds->d);
+    seqnet_context_free(ds->ctx);
+    free(ds);
+    seqnet_trainer_free(t1);
+    seqnet_trainer_free(t2);
+    seqnet_model_free(m1);
+    seqnet_model_free(m2);
+}
+
+START_TEST(split_step_matches_one_thread_seq_labels)
+{
+    split_step_matches(M_SEQ_LABELS, 10, 3, 0);
+    split_step_matches(M_SEQ_LABELS, 16, 2, 1);
+    split_step_matches(M_SEQ_LABELS, 7, 4, 1);
+}
+END_TEST
+
+START_TEST(split_step_matches_one_thread_lstm_sum_over_steps)
+{
+    split_step_matches(M_LSTM_SUM, 12, 2, 1);
+    split_step_matches(M_LSTM_SUM, 5, 3, 0);
+}
+END_TEST
+
+START_TEST(split_step_matches_one_thread_embeddings)
+{
+    /* Row-sparse gradients: rows touched by one slice, by several, and
+     * the fused (pooled) and plain (flatten) embedding backwards. */
+    split_step_matches(M_POOLED, 16, 2, 0);
+    split_step_matches(M_POOLED, 13, 3, 1);
+    split_step_matches(M_FLATTEN, 16, 2, 1);
+    split_step_matches(M_FLATTEN, 2, 8, 0);
+}
+END_TEST
+
+/* A whole fit with dropout and shuffling on `threads` threads. */
+static void fit_model(int which, int threads, weights *w, double *first_loss, double *last_loss)
+{
+    seqnet_model *m = build(which, 0.25);
+    seqnet_trainer *t = make_trainer(m, which, threads, SEQNET_OPTIMIZER_ADAM);
+    dataset *ds = calloc(1, sizeof *ds);
+    double v;
+    int32_t epochs;
+    ck_assert(ds != NULL);
+    make_data(ds, which, 64, 4242u, 0);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_LEARNING_RATE, 0.01), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_BATCH_SIZE, 16), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_EPOCHS, 30), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_SEED, 5), SEQNET_OK);
+    ck_assert_msg(seqnet_trainer_fit(t, ds->d, NULL) == SEQNET_OK, "%s", seqnet_errmsg(t));
+    epochs = seqnet_trainer_history_len(t);
+    ck_assert_int_eq(epochs, 30);
+    ck_assert_int_eq(seqnet_trainer_history_value(t, 0, 0, 0, &v), SEQNET_OK);
+    *first_loss = v;
+    ck_assert_int_eq(seqnet_trainer_history_value(t, epochs - 1, 0, 0, &v), SEQNET_OK);
+    *last_loss = v;
+    get_weights(m, w);
+    seqnet_data_free(ds->d);
+    seqnet_context_free(ds->ctx);
+    free(ds);
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+}
+
+START_TEST(threaded_fit_is_deterministic_and_learns)
+{
+    static const int kinds[] = {M_POOLED, M_SEQ_LABELS};
+    weights *a = malloc(sizeof *a), *b = malloc(sizeof *b), *one = malloc(sizeof *one);
+    size_t i;
+    ck_assert(a != NULL && b != NULL && one != NULL);
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        double fa, la, fb, lb, f1, l1;
+        fit_model(kinds[i], 2, a, &fa, &la);
+        fit_model(kinds[i], 2, b, &fb, &lb);
+        fit_model(kinds[i], 1, one, &f1, &l1);
+        printf("fit of model %d: loss %.4f -> %.4f on 2 threads, %.4f -> %.4f on one\n",
+               kinds[i], fa, la, f1, l1);
+        ck_assert_uint_eq(a->n, b->n);
+        ck_assert_msg(memcmp(a->w, b->w, a->n * sizeof a->w[0]) == 0,
+                      "two fits on 2 threads differ");
+        ck_assert(fa == fb && la == lb);
+        /* Both learn, and about as well (dropout draws differ). */
+        ck_assert_msg(la < 0.8 * fa, "2 threads: loss %.4f -> %.4f", fa, la);
+        ck_assert_msg(l1 < 0.8 * f1, "1 thread: loss %.4f -> %.4f", f1, l1);
+        ck_assert_msg(fabs(la - l1) < 0.25 * l1 + 0.02, "final loss %.4f vs %.4f", la, l1);
+        /* The pooled model has dropout: its second slice draws from a
+         * stream of its own, so a fit that really split its steps cannot
+         * end on one thread's weights. */
+        if (kinds[i] == M_POOLED)
+            ck_assert_msg(memcmp(a->w, one->w, a->n * sizeof a->w[0]) != 0,
+                          "2 threads gave one thread's weights: the steps were not split");
+    }
+    free(a);
+    free(b);
+    free(one);
+}
+END_TEST
+
+START_TEST(unsplittable_model_trains_as_on_one_thread)
+{
+    /* BatchNormalization needs the whole batch's statistics: the step
+     * stays on one thread, bit for bit. */
+    weights *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    double fa, la, fb, lb;
+    ck_assert(a != NULL && b != NULL);
+    fit_model(M_BATCHNORM, 2, a, &fa, &la);
+    fit_model(M_BATCHNORM, 1, b, &fb, &lb);
+    ck_assert_uint_eq(a->n, b->n);
+    ck_assert(memcmp(a->w, b->w, a->n * sizeof a->w[0]) == 0);
+    ck_assert(la == lb);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(error_in_a_slice_is_reported_and_leaves_nothing_behind)
+{
+    seqnet_model *m1 = build(M_FLATTEN, 0), *m2 = build(M_FLATTEN, 0);
+    seqnet_trainer *t1 = make_trainer(m1, M_FLATTEN, 1, SEQNET_OPTIMIZER_SGD);
+    seqnet_trainer *t2 = make_trainer(m2, M_FLATTEN, 2, SEQNET_OPTIMIZER_SGD);
+    dataset *ds = calloc(1, sizeof *ds);
+    weights *w0 = malloc(sizeof *w0), *w1 = malloc(sizeof *w1), *w2 = malloc(sizeof *w2);
+    double l1, l2;
+    int st;
+    ck_assert(ds != NULL && w0 != NULL && w1 != NULL && w2 != NULL);
+    make_data(ds, M_FLATTEN, 16, 99u, 0);
+    /* A good step first: the second slice's row bookkeeping is in use. */
+    ck_assert_int_eq(seqnet_trainer_train_batch(t1, ds->d, &l1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_train_batch(t2, ds->d, &l2), SEQNET_OK);
+    get_weights(m2, w0);
+    /* An id out of range in the last row: the second slice's. */
+    ds->ids[15 * TIME + 2] = VOCAB + 5;
+    st = seqnet_trainer_train_batch(t2, ds->d, &l2);
+    ck_assert_int_eq(st, SEQNET_ERANGE);
+    ck_assert_msg(strstr(seqnet_errmsg(t2), "45") != NULL, "message: %s", seqnet_errmsg(t2));
+    get_weights(m2, w2);
+    ck_assert(memcmp(w0->w, w2->w, w0->n * sizeof w0->w[0]) == 0);
+    ck_assert_int_eq(seqnet_trainer_train_batch(t1, ds->d, &l1), SEQNET_ERANGE);
+    /* Then the same good batch again on both: still in agreement. */
+    ds->ids[15 * TIME + 2] = 3;
+    ck_assert_int_eq(seqnet_trainer_train_batch(t1, ds->d, &l1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_train_batch(t2, ds->d, &l2), SEQNET_OK);
+    get_weights(m1, w1);
+    get_weights(m2, w2);
+    ck_assert_msg(max_rel_diff(w2, w1) < 2e-4, "after an error: %.3g", max_rel_diff(w2, w1));
+    free(w0);
+    free(w1);
+    free(w2);
+    seqnet_data_free(ds->d);
+    seqnet_context_free(ds->ctx);
+    free(ds);
+    seqnet_trainer_free(t1);
+    seqnet_trainer_free(t2);
+    seqnet_model_free(m1);
+    seqnet_model_free(m2);
+}
+END_TEST
+
+START_TEST(threads_parameter_is_validated)
+{
+    seqnet_model *m = build(M_POOLED, 0);
+    seqnet_trainer *t = NULL;
+    double v = 0;
+    ck_assert_int_eq(seqnet_trainer_new(m, &t), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_get_param(t, SEQNET_TRAIN_THREADS, &v), SEQNET_OK);
+    ck_assert(v == 1.0);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 0), SEQNET_EINVAL);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 65), SEQNET_EINVAL);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 2.5), SEQNET_EINVAL);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, NAN), SEQNET_EINVAL);
+    ck_assert(strstr(seqnet_errmsg(t), "not finite") != NULL);
+    ck_assert_int_eq(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 64), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_get_param(t, SEQNET_TRAIN_THREADS, &v), SEQNET_OK);
+    ck_assert(v == 64.0);
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+}
+END_TEST
+
+/* ---- allocation failures with threads ---- */
+
+/* An allocator that refuses the Nth allocation; the trainer's threads call
+ * it too, hence the lock. */
+typedef struct fail_alloc {
+    pthread_mutex_t mu;
+    long count, fail_at, live;
+    int failed;
+} fail_alloc;
+
+static int refuse(fail_alloc *f)
+{
+    int no;
+    pthread_mutex_lock(&f->mu);
+    no = ++f->count == f->fail_at;
+    f->failed |= no;
+    pthread_mutex_unlock(&f->mu);
+    return no;
+}
+
+static void *fa_alloc(void *user, size_t size)
+{
+    fail_alloc *f = user;
+    void *p;
+    if (refuse(f))
+        return NULL;
+    p = malloc(size);
+    pthread_mutex_lock(&f->mu);
+    f->live += p != NULL;
+    pthread_mutex_unlock(&f->mu);
+    return p;
+}
+
+static void *fa_realloc(void *user, void *ptr, size_t old_size, size_t size)
+{
+    fail_alloc *f = user;
+    void *p;
+    (void)old_size;
+    if (refuse(f))
+        return NULL;
+    p = realloc(ptr, size);
+    if (ptr == NULL && p != NULL) {
+        pthread_mutex_lock(&f->mu);
+        f->live++;
+        pthread_mutex_unlock(&f->mu);
+    }
+    return p;
+}
+
+static void fa_free(void *user, void *ptr, size_t size)
+{
+    fail_alloc *f = user;
+    (void)size;
+    if (ptr == NULL)
+        return;
+    pthread_mutex_lock(&f->mu);
+    f->live--;
+    pthread_mutex_unlock(&f->mu);
+    free(ptr);
+}
+
+/* Build a model and a 3-thread trainer through the failing allocator and
+ * take three steps; returns the first status that was not OK (or OK), and
+ * whether the steps that met a failure trained once retried. */
+static int alloc_scenario(fail_alloc *f, int *retried_ok)
+{
+    seqnet_context *ctx = NULL;
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    seqnet_trainer *t = NULL;
+    seqnet_data *d = NULL;
+    static int32_t ids[12 * TIME];
+    static float y[12];
+    int32_t in, x, i;
+    int st, step;
+    double loss;
+    *retried_ok = 1;
+    for (i = 0; i < 12 * TIME; i++)
+        ids[i] = (i * 7) % VOCAB;
+    for (i = 0; i < 12; i++)
+        y[i] = (float)(i & 1);
+    st = seqnet_context_new_with_allocator(fa_alloc, fa_realloc, fa_free, f, &ctx);
+    if (st != SEQNET_OK)
+        return st;
+#define TRY(call)                                                                                 \
+    do {                                                                                          \
+        if ((st = (call)) != SEQNET_OK)                                                           \
+            goto done;                                                                            \
+    } while (0)
+    TRY(seqnet_graph_new(ctx, &g));
+    TRY(seqnet_options_new(ctx, &o));
+    TRY(seqnet_graph_input_tokens(g, TIME, "ids", &in));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, VOCAB));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_MASK_ZERO, 1));
+    TRY(rel_add(g, o, SEQNET_LAYER_EMBEDDING, in, NULL, &x));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_RETURN_SEQUENCES, 0));
+    TRY(rel_add(g, o, SEQNET_LAYER_GRU, x, NULL, &x));
+    TRY(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1));
+    TRY(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid"));
+    TRY(rel_add(g, o, SEQNET_LAYER_DENSE, x, NULL, &x));
+    TRY(seqnet_graph_compile(g, &in, 1, &x, 1, &m));
+    TRY(seqnet_trainer_new(m, &t));
+    TRY(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_BINARY_CROSSENTROPY));
+    TRY(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 3));
+    TRY(seqnet_data_new(ctx, &d));
+    TRY(seqnet_data_set_tokens(d, 0, ids, 12, TIME));
+    TRY(seqnet_data_set_targets(d, 0, y, 12, 0, 1));
+    for (step = 0; step < 3; step++) {
+        st = seqnet_trainer_train_batch(t, d, &loss);
+        if (st == SEQNET_OK)
+            continue;
+        if (st != SEQNET_ENOMEM)
+            goto done;
+        /* Retry with memory available: the trainer must still work. */
+        f->fail_at = 0;
+        if (seqnet_trainer_train_batch(t, d, &loss) != SEQNET_OK || !isfinite(loss))
+            *retried_ok = 0;
+        st = SEQNET_ENOMEM;
+        goto done;
+    }
+    st = SEQNET_OK;
+#undef TRY
+done:
+    seqnet_data_free(d);
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+    return st;
+}
+
+START_TEST(allocation_failures_with_threads_report_enomem_without_leaks)
+{
+    fail_alloc f;
+    long total, n;
+    int retried_ok;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.mu, NULL);
+    ck_assert_int_eq(alloc_scenario(&f, &retried_ok), SEQNET_OK);
+    ck_assert_int_eq(f.live, 0);
+    total = f.count;
+    ck_assert(total > 20);
+    for (n = 1; n <= total; n++) {
+        int st;
+        f.count = 0;
+        f.fail_at = n;
+        f.live = 0;
+        f.failed = 0;
+        st = alloc_scenario(&f, &retried_ok);
+        ck_assert_msg(f.live == 0, "failing allocation %ld of %ld: %ld blocks leaked", n, total,
+                      f.live);
+        ck_assert_msg(f.failed ? st == SEQNET_ENOMEM : st == SEQNET_OK,
+                      "failing allocation %ld of %ld: status %d", n, total, st);
+        ck_assert_msg(retried_ok, "failing allocation %ld: the retried step failed", n);
+    }
+    printf("allocation failures with 3 training threads: %ld allocations swept\n", total);
+    pthread_mutex_destroy(&f.mu);
+}
+END_TEST
+
+static Suite *train_threads_suite(void)
+{
+    Suite *s = suite_create("train_threads");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, split_step_matches_one_thread_seq_labels);
+    tcase_add_test(tc, split_step_matches_one_thread_lstm_sum_over_steps);
+    tcase_add_test(tc, split_step_matches_one_thread_embeddings);
+    tcase_add_test(tc, threaded_fit_is_deterministic_and_learns);
+    tcase_add_test(tc, unsplittable_model_trains_as_on_one_thread);
+    tcase_add_test(tc, error_in_a_slice_is_reported_and_leaves_nothing_behind);
+    tcase_add_test(tc, threads_parameter_is_validated);
+    tcase_add_test(tc, allocation_failures_with_threads_report_enomem_without_leaks);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(train_threads_suite());
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
