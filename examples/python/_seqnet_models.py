@@ -159,7 +159,7 @@ _OPTIMIZERS = {"sgd": 1, "adam": 2, "rmsprop": 3, "adagrad": 4}
 _TRAIN = dict(learning_rate=1, momentum=2, nesterov=3, beta_1=4, beta_2=5, epsilon=6, rho=7,
               initial_accumulator_value=8, batch_size=20, epochs=21, shuffle=22, seed=23,
               validation_split=24, clipvalue=30, clipnorm=31, global_clipnorm=32,
-              loss_reduction=40)
+              loss_reduction=40, threads=50)
 
 
 # --------------------------------------------------------------------------
@@ -797,10 +797,22 @@ class Model:
             raise ValueError("too many weights given")
 
     # compile / data --------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_reduction=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_reduction=None,
+                threads=None):
+        """threads: training threads (seqnet's SEQNET_TRAIN_THREADS; default 1).
+        With more than one, each step splits its batch over that many threads;
+        set OPENBLAS_NUM_THREADS=1 then. fit(threads=) changes it later."""
         self._compile_args = (optimizer, loss, metrics, loss_reduction)
+        self._train_threads = threads
         if self._handle is not None:
             self._make_trainer()
+
+    def _set_threads(self, t, threads):
+        if threads is not None:
+            self._train_threads = threads
+        if getattr(self, "_train_threads", None) is not None:
+            _check(_lib.seqnet_trainer_set_param(t, _TRAIN["threads"],
+                                                 float(self._train_threads)), t)
 
     def _make_trainer(self):
         optimizer, loss, metrics, reduction = self._compile_args
@@ -821,6 +833,7 @@ class Model:
         if reduction is not None:
             r = {"mean": 0, "sum_over_steps": 1}.get(reduction, reduction)
             _check(_lib.seqnet_trainer_set_param(t, _TRAIN["loss_reduction"], float(r)), t)
+        self._set_threads(t, None)
         self._metric_names = []
         for m in (metrics or []):
             name = m if isinstance(m, str) else getattr(m, "name", None)
@@ -960,14 +973,18 @@ class Model:
     # training ---------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, sample_weight=None,
-            seed=None, steps_per_epoch=None):
+            seed=None, steps_per_epoch=None, threads=None):
+        """Keras's fit; threads= as in compile()."""
         gen_state = None
         if y is None and x is not None and not isinstance(x, (list, tuple)) and \
                 not (_np is not None and isinstance(x, _np.ndarray)) and hasattr(x, "__iter__"):
+            if threads is not None:
+                self._set_threads(self._need_trainer(), threads)
             return self._fit_generator(x, epochs, verbose, callbacks, validation_data,
                                        steps_per_epoch)
         self._ensure_built_for(x)
         t = self._need_trainer()
+        self._set_threads(t, threads)
         batch_size = 32 if batch_size is None else batch_size
         for k, v in (("batch_size", batch_size), ("epochs", epochs),
                      ("shuffle", 1 if shuffle else 0), ("validation_split", validation_split)):

@@ -316,6 +316,51 @@ def encoder_decoder_with_return_state_and_initial_state():
     assert not np.array_equal(before, model.get_layer("enc").get_weights()[0])
 
 
+@test
+def training_threads_agree_with_one_thread_and_learn():
+    # SEQNET_TRAIN_THREADS through compile(threads=) and fit(threads=): the
+    # same SGD steps on one and on three threads agree up to rounding, and a
+    # threaded fit learns a rule numpy checks.
+    rng = np.random.default_rng(3)
+    x = rng.integers(1, 30, size=(48, 7)).astype(np.int32)
+    y = (np.sum(x < 15, axis=1) > 3).astype(np.float32)
+
+    def make(threads):
+        m = seqnet.Sequential([layers.Embedding(30, 5), layers.GlobalAveragePooling1D(),
+                               layers.Dense(6, activation="tanh"),
+                               layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer=seqnet.optimizers.SGD(learning_rate=0.5),
+                  loss="binary_crossentropy", threads=threads)
+        m._build_now(x[:2])
+        return m
+
+    one, three = make(None), make(3)
+    three.set_weights(one.get_weights())
+    for _ in range(3):
+        l1 = one.train_on_batch(x, y)
+        l3 = three.train_on_batch(x, y)
+        assert abs(l1 - l3) <= 1e-5 * max(1.0, abs(l1)), (l1, l3)
+    moved = 0.0
+    for a, b in zip(one.get_weights(), three.get_weights()):
+        assert np.allclose(a, b, rtol=1e-4, atol=1e-6), np.max(np.abs(a - b))
+    start = make(None).get_weights()
+    moved = max(float(np.max(np.abs(a - b))) for a, b in zip(one.get_weights(), start))
+    assert moved > 1e-2, moved
+
+    m = make(None)
+    hist = m.fit(x, y, batch_size=16, epochs=40, verbose=0, threads=2)
+    losses = hist.history["loss"]
+    assert losses[-1] < 0.7 * losses[0], losses
+    acc = float(np.mean((m.predict(x).reshape(-1) > 0.5) == (y > 0.5)))
+    assert acc >= 0.8, acc
+    try:
+        m.fit(x, y, epochs=1, verbose=0, threads=0)
+    except seqnet.SeqnetError as e:
+        assert "threads" in str(e), e
+    else:
+        raise AssertionError("threads=0 was accepted")
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:
