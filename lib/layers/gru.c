@@ -28,7 +28,7 @@
 
 /* Each real row is a few passes over contiguous arrays, which vectorize;
  * element by element they are the formulas above. */
-void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
+SN_RNN_CLONES void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
 {
     const sn_rnn_config *c = r->c;
     size_t H = (size_t)r->units, GH = 3 * H, j;
@@ -56,7 +56,7 @@ void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
         else
             for (j = 0; j < 2 * H; j++)
                 g[j] = g[j] + rec[j];
-        sn_rnn_act_inplace(ract, g, 2 * H);
+        sn_rnn_act_row(ract, g, 2 * H);
         if (!c->reset_after) {
             for (j = 0; j < H; j++)
                 aux[j] = g[H + j] * hr[j];
@@ -71,7 +71,7 @@ void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
                 aux[j] = rec[2 * H + j];
         for (j = 0; j < H; j++)
             g[2 * H + j] = g[2 * H + j] + g[H + j] * aux[j];
-        sn_rnn_act_inplace(act, g + 2 * H, H);
+        sn_rnn_act_row(act, g + 2 * H, H);
         for (j = 0; j < H; j++)
             h[j] = g[j] * hr[j] + (1.0f - g[j]) * g[2 * H + j];
     }
@@ -88,7 +88,7 @@ void sn_gru_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
             continue;
         for (j = 0; j < H; j++)
             g[2 * H + j] = g[2 * H + j] + rec[2 * H + j];
-        sn_rnn_act_inplace(act, g + 2 * H, H);
+        sn_rnn_act_row(act, g + 2 * H, H);
         for (j = 0; j < H; j++)
             h[j] = g[j] * hr[j] + (1.0f - g[j]) * g[2 * H + j];
     }
@@ -128,7 +128,7 @@ SN_RNN_CLONES static void row_backward_tanh_sigmoid(size_t H, int reset_after,
 void sn_gru_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 {
     const sn_rnn_config *c = r->c;
-    size_t H = (size_t)r->units, T = (size_t)r->time, GH = 3 * H, j;
+    size_t H = (size_t)r->units, GH = 3 * H, j;
     int act = c->act, ract = c->rec_act;
     int32_t b;
 
@@ -162,7 +162,7 @@ void sn_gru_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
     if (!c->reset_after) {
         /* dq = dZ_h U_h^T is the gradient of r * h~. */
         float *dq = r->dh_prev;
-        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t) + 2 * H, T * GH, 2 * r->units,
+        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t) + 2 * H, GH, 2 * r->units,
                               r->units, dq, 0);
         for (b = 0; b < r->batch; b++) {
             float *g = sn_rnn_gate_row(r, b, st->t), *direct = r->tmp + (size_t)b * H;
@@ -175,10 +175,10 @@ void sn_gru_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
                 direct[j] += q[j] * rg;
             }
         }
-        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * GH, 0, 2 * r->units,
+        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), GH, 0, 2 * r->units,
                               r->dh_prev, 0);
     } else {
-        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * GH, 0, 2 * r->units,
+        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), GH, 0, 2 * r->units,
                               r->dh_prev, 0);
         sn_rnn_recurrent_back(r, st->aux, st->ld_aux, 2 * r->units, r->units, r->dh_prev, 1);
     }

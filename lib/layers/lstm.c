@@ -24,7 +24,7 @@
 /* Each real row is a few passes over contiguous arrays (gate pre-activations,
  * then each gate's activation, then the cell), which vectorize; element by
  * element they are the formulas above. */
-void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
+SN_RNN_CLONES void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
 {
     size_t H = (size_t)r->units, j;
     int act = r->c->act, ract = r->c->rec_act;
@@ -45,12 +45,12 @@ void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
         if (!added)
             for (j = 0; j < 4 * H; j++)
                 g[j] += rec[j];
-        sn_rnn_act_inplace(ract, g, 2 * H);         /* i, f */
-        sn_rnn_act_inplace(act, g + 2 * H, H);      /* candidate */
-        sn_rnn_act_inplace(ract, g + 3 * H, H);     /* o */
+        sn_rnn_act_row(ract, g, 2 * H);         /* i, f */
+        sn_rnn_act_row(act, g + 2 * H, H);      /* candidate */
+        sn_rnn_act_row(ract, g + 3 * H, H);     /* o */
         for (j = 0; j < H; j++)
             c[j] = g[H + j] * c_prev[j] + g[j] * g[2 * H + j];
-        sn_rnn_act_into(act, c, h, H);
+        sn_rnn_act_row_into(act, c, h, H);
         for (j = 0; j < H; j++)
             h[j] = g[3 * H + j] * h[j];
     }
@@ -79,7 +79,7 @@ SN_RNN_CLONES static void row_backward_tanh_sigmoid(size_t H, float *restrict g,
 
 void sn_lstm_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 {
-    size_t H = (size_t)r->units, T = (size_t)r->time, j;
+    size_t H = (size_t)r->units, j;
     int act = r->c->act, ract = r->c->rec_act;
     int fast = act == SN_ACT_TANH && ract == SN_ACT_SIGMOID;
     int32_t b;
@@ -108,7 +108,7 @@ void sn_lstm_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
             dc[j] = d_c * f_g;
         }
     }
-    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * 4 * H, 0, 4 * r->units,
+    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), 4 * H, 0, 4 * r->units,
                           r->dh_prev, 0);
     sn_rnn_finish_dh_prev(r, st, NULL);
 }

@@ -187,14 +187,14 @@ static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t
             r->field = n_ > 0 ? base + at : NULL;                                             \
         at += round16(n_);                                                                    \
     } while (0)
-    SN_REGION(proj, B * T * GH);
+    SN_REGION(proj, T * B * GH);
     SN_REGION(states, T * B * H);
     SN_REGION(cells, c->cell == SN_CELL_LSTM ? T * B * H : 0);
-    SN_REGION(hrec, training ? B * T * H : B * H);
-    SN_REGION(aux, c->cell == SN_CELL_GRU ? (training ? B * T * H : B * H) : 0);
+    SN_REGION(hrec, training ? T * B * H : B * H);
+    SN_REGION(aux, c->cell == SN_CELL_GRU ? (training ? T * B * H : B * H) : 0);
     SN_REGION(rec, B * GH);
     SN_REGION(zeros, B * H);
-    SN_REGION(xdrop, dropout ? B * T * I : 0);
+    SN_REGION(xdrop, training ? T * B * I : 0);
     SN_REGION(in_keep, dropout ? B * I : 0);
     SN_REGION(rec_keep, rec_dropout ? B * H : 0);
     SN_REGION(dh, training ? B * H : 0);
@@ -234,19 +234,28 @@ typedef float sn_v8 __attribute__((vector_size(32)));
 /* Padded blocks of U that small_product keeps on the stack (4 KiB). */
 #define SN_SMALL_PAD 128
 
-/* dst rows = h rows [rows, H] times u [H, n] (row stride ldu). For products
+/* The narrow path of small_product below: U padded to whole blocks of 8
+ * columns, on the stack. */
+static int small_narrow(size_t H, size_t n)
+{
+    return n <= 16 && H * ((n + 7) / 8) <= SN_SMALL_PAD;
+}
+
+/* dst rows = h rows [rows, H] times u [H, n] (row stride ldu), or with
+ * trans_u (narrow products only) times the transpose of u [n, H]. For products
  * too small for a BLAS call to pay: one sequence at a time (the server's
  * latency path: OpenBLAS's GEMV costs as much here, and its thread pool
  * only adds overhead on one row) and tiny layers (the course's
  * SimpleRNN(6)), where the call itself is most of the cost. */
-SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size_t rows, size_t H,
-                                        const float *restrict u, size_t ldu, size_t n,
-                                        float *restrict dst, size_t ld_dst)
+SN_RNN_CLONES static void small_product_t(const float *restrict h, size_t ld, size_t rows,
+                                          size_t H, const float *restrict u, size_t ldu,
+                                          size_t n, float *restrict dst, size_t ld_dst,
+                                          int trans_u)
 {
     /* Each output starts at 0 and adds h[k] * u[k][c] for k = 0, 1, ...;
      * the sums are the same on every path below. */
     size_t b, k, c;
-    if (n <= 16 && H * ((n + 7) / 8) <= SN_SMALL_PAD) {
+    if (small_narrow(H, n)) {
         /* A narrow row (SimpleRNN(6)): U padded with zeros to whole blocks
          * of 8 columns, once per call, so that each row is one or two
          * register sums of H vector terms, and the rows overlap in the
@@ -258,7 +267,9 @@ SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size
             for (q = 0; q < nb; q++) {
                 float col[8];
                 for (c = 0; c < 8; c++)
-                    col[c] = q * 8 + c < n ? u[k * ldu + q * 8 + c] : 0.0f;
+                    col[c] = q * 8 + c >= n ? 0.0f
+                             : trans_u      ? u[(q * 8 + c) * ldu + k]
+                                            : u[k * ldu + q * 8 + c];
                 memcpy(&pad[k * nb + q], col, sizeof col);
             }
         for (b = 0; b < rows; b += 4) {
@@ -318,6 +329,12 @@ SN_RNN_CLONES static void small_product(const float *restrict h, size_t ld, size
     }
 }
 
+static void small_product(const float *h, size_t ld, size_t rows, size_t H, const float *u,
+                          size_t ldu, size_t n, float *dst, size_t ld_dst)
+{
+    small_product_t(h, ld, rows, H, u, ldu, n, dst, ld_dst, 0);
+}
+
 /* Whether a recurrent product takes small_product (see there): one row, or
  * a product of at most 16384 multiply-adds with at most 1024 weights. */
 static int small_enough(const sn_rnn_run *r, int32_t n)
@@ -355,7 +372,7 @@ int sn_rnn_recurrent_accumulate(const sn_rnn_run *r, const float *h_rec, size_t 
     if (small_enough(r, r->gates * r->units))
         return 0;
     sn_gemm(0, 0, (size_t)r->batch, GH, H, 1.0f, h_rec, ld, r->rkernel, GH, 1.0f,
-            sn_rnn_gate_row(r, 0, t), (size_t)r->time * GH);
+            sn_rnn_gate_row(r, 0, t), GH);
     return 1;
 }
 
@@ -364,7 +381,12 @@ void sn_rnn_recurrent_back(const sn_rnn_run *r, const float *src, size_t ld_src,
 {
     size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
     float beta = accumulate ? 1.0f : 0.0f;
-    if (r->batch > 1 && small_enough(r, n)) {
+    if (r->batch > 1 && small_enough(r, n) && !accumulate && small_narrow((size_t)n, H)) {
+        /* Tiny layers (SimpleRNN(6)): the register product over U's
+         * transpose; each sum in the same order as the dot products below. */
+        small_product_t(src, ld_src, (size_t)r->batch, (size_t)n, r->rkernel + col, GH, H, dst,
+                        H, 1);
+    } else if (r->batch > 1 && small_enough(r, n)) {
         /* Tiny layers: dot products, cheaper than the BLAS call. */
         size_t b, k, c;
         for (b = 0; b < (size_t)r->batch; b++)
@@ -478,7 +500,6 @@ static void draw_keep(float *keep, size_t n, float rate, sn_rng *rng)
 static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
 {
     size_t BH = (size_t)r->batch * (size_t)r->units, H = (size_t)r->units;
-    size_t T = (size_t)r->time;
     st->s = s;
     st->t = sn_rnn_step_time(r, s);
     st->h_prev = s > 0 ? r->states + (size_t)(s - 1) * BH : (r->h0 != NULL ? r->h0 : r->zeros);
@@ -490,10 +511,10 @@ static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
         st->c_out = r->cells + (size_t)s * BH;
     }
     if (r->training) {
-        st->h_rec = r->hrec + (size_t)st->t * H;
-        st->ld_rec = T * H;
-        st->aux = r->aux != NULL ? r->aux + (size_t)st->t * H : NULL;
-        st->ld_aux = T * H;
+        st->h_rec = r->hrec + (size_t)st->t * BH;
+        st->ld_rec = H;
+        st->aux = r->aux != NULL ? r->aux + (size_t)st->t * BH : NULL;
+        st->ld_aux = H;
     } else {
         st->h_rec = st->h_prev;
         st->ld_rec = H;
@@ -511,11 +532,23 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     float beta = 0.0f;
     int32_t s;
 
-    if (r->xdrop != NULL) {
-        draw_keep(r->in_keep, B * I, c->dropout, rng);
-        for (b = 0; b < B; b++)
-            for (k = 0; k < T * I; k++)
-                r->xdrop[b * T * I + k] = r->x[b * T * I + k] * r->in_keep[b * I + k % I];
+    /* Training: the input in time-major order (dropped, with dropout), so
+     * that every step's gate rows, h~ rows and aux rows are contiguous
+     * blocks and the one input GEMM writes them in that order. */
+    if (r->training) {
+        size_t t;
+        if (r->in_keep != NULL)
+            draw_keep(r->in_keep, B * I, c->dropout, rng);
+        for (t = 0; t < T; t++)
+            for (b = 0; b < B; b++) {
+                const float *src = r->x + (b * T + t) * I;
+                float *d = r->xdrop + (t * B + b) * I;
+                if (r->in_keep != NULL)
+                    for (k = 0; k < I; k++)
+                        d[k] = src[k] * r->in_keep[b * I + k];
+                else
+                    sn_copy_floats(d, src, I);
+            }
         xin = r->xdrop;
     }
     if (r->rec_keep != NULL)
@@ -537,9 +570,11 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     } else if (small_input(r)) {
         /* One sequence (the latency path) or a tiny layer: the built-in
          * product rounds each row the same way however many rows come in a
-         * call, so every step of every sequence in one call; a BLAS call
-         * per step of one row cost more in packing than in arithmetic. */
-        small_product(xin, I, rows, I, r->kernel, GH, GH, r->proj, GH);
+         * call, so a call per step over the batch (time-major rows); a BLAS
+         * call per step of one row cost more in packing than in arithmetic. */
+        size_t t;
+        for (t = 0; t < T; t++)
+            small_product(xin + t * I, T * I, B, I, r->kernel, GH, GH, r->proj + t * B * GH, GH);
         if (r->bias != NULL)
             for (k = 0; k < rows; k++) {
                 float *d = r->proj + k * GH;
@@ -553,7 +588,7 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
             sn_fill_rows(r->proj, r->bias, rows, GH);
         for (t = 0; t < T; t++)
             sn_gemm(0, 0, B, GH, I, 1.0f, xin + t * I, T * I, r->kernel, GH, beta,
-                    r->proj + t * GH, T * GH);
+                    r->proj + t * B * GH, GH);
     }
     memset(r->zeros, 0, B * H * sizeof(float));
 
@@ -561,17 +596,13 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
         sn_rnn_step st;
         step_views(r, s, &st);
         if (r->training) {
-            /* Keep h~ in (b, t) order for the one dU GEMM of backward. */
-            float *dst = r->hrec + (size_t)st.t * H;
-            for (b = 0; b < B; b++) {
-                const float *src = st.h_prev + b * H;
-                float *d = dst + b * T * H;
-                if (r->rec_keep != NULL)
-                    for (k = 0; k < H; k++)
-                        d[k] = src[k] * r->rec_keep[b * H + k];
-                else
-                    sn_copy_floats(d, src, H);
-            }
+            /* Keep h~ in (t, b) order for the one dU GEMM of backward. */
+            float *dst = r->hrec + (size_t)st.t * B * H;
+            if (r->rec_keep != NULL)
+                for (k = 0; k < B * H; k++)
+                    dst[k] = st.h_prev[k] * r->rec_keep[k];
+            else
+                memcpy(dst, st.h_prev, B * H * sizeof *dst);
         }
         switch (c->cell) {
         case SN_CELL_LSTM: sn_lstm_step_forward(r, &st); break;
@@ -631,7 +662,7 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
     const sn_rnn_config *c = r->c;
     size_t B = (size_t)r->batch, T = (size_t)r->time, I = (size_t)r->in_features;
     size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units), rows = B * T, b, j;
-    const float *xin = r->xdrop != NULL ? r->xdrop : r->x;
+    const float *xin = r->xdrop; /* training: time-major, dropped */
     int32_t s;
 
     memset(r->dh, 0, B * H * sizeof(float));
@@ -698,19 +729,21 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
         }
     }
     if (grad_in != NULL) {
-        if (r->xdrop == NULL) {
-            sn_gemm(0, 1, rows, I, GH, 1.0f, r->proj, GH, r->kernel, GH,
-                    accumulate ? 1.0f : 0.0f, grad_in, I);
-        } else {
-            /* X~ is no longer needed: reuse it for dX~, then apply the mask. */
-            float *dx = r->xdrop;
-            sn_gemm(0, 1, rows, I, GH, 1.0f, r->proj, GH, r->kernel, GH, 0.0f, dx, I);
-            for (b = 0; b < B; b++)
-                for (j = 0; j < T * I; j++) {
-                    float g = dx[b * T * I + j] * r->in_keep[b * I + j % I];
-                    grad_in[b * T * I + j] = accumulate ? grad_in[b * T * I + j] + g : g;
+        /* X~ is no longer needed: reuse it for dX~ (time-major), then put
+         * it back in (b, t) order, through the dropout mask if any. */
+        float *dx = r->xdrop;
+        size_t t;
+        sn_gemm(0, 1, rows, I, GH, 1.0f, r->proj, GH, r->kernel, GH, 0.0f, dx, I);
+        for (t = 0; t < T; t++)
+            for (b = 0; b < B; b++) {
+                const float *src = dx + (t * B + b) * I;
+                float *d = grad_in + (b * T + t) * I;
+                const float *keep = r->in_keep != NULL ? r->in_keep + b * I : NULL;
+                for (j = 0; j < I; j++) {
+                    float g = keep != NULL ? src[j] * keep[j] : src[j];
+                    d[j] = accumulate ? d[j] + g : g;
                 }
-        }
+            }
     }
 }
 

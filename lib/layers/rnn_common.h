@@ -109,14 +109,16 @@ typedef struct sn_rnn_run {
     const float *d_cT;         /* backward: gradient of the final LSTM c, or NULL */
 
     /* scratch views (set by sn_rnn_bind) */
-    float *proj;               /* [B*T, G*H], (b, t) rows: projection, then gates, then dZ */
+    float *proj;               /* [T*B, G*H], (t, b) rows (time-major: a step's rows are
+                                * contiguous): projection, then gates, then dZ */
     float *states;             /* [T, B, H]: h after step s */
     float *cells;              /* [T, B, H]: LSTM c after step s */
-    float *hrec;               /* training [B*T, H] (b, t) rows: h~ of each step; else [B, H] */
+    float *hrec;               /* training [T*B, H] (t, b) rows: h~ of each step; else [B, H] */
     float *aux;                /* GRU: training [B*T, H] (b, t); else [B, H] */
     float *rec;                /* [B, G*H]: recurrent projection of the current step */
     float *zeros;              /* [B, H]: the zero initial state */
-    float *xdrop;              /* [B*T, I] dropped input (training with dropout) */
+    float *xdrop;              /* training: [T*B, I] (t, b) rows: the input, dropped when
+                                * dropout is set (backward: then dX) */
     float *in_keep;            /* [B, I] 0 or 1/(1-rate) */
     float *rec_keep;           /* [B, H] */
     float *dh, *dh_prev, *dc, *tmp; /* [B, H] each, backward */
@@ -187,7 +189,7 @@ static inline int sn_rnn_real(const sn_rnn_run *r, int32_t b, int32_t t)
 /* Gate-row pointer of (b, t) in r->proj. */
 static inline float *sn_rnn_gate_row(const sn_rnn_run *r, int32_t b, int32_t t)
 {
-    return r->proj + ((size_t)b * (size_t)r->time + (size_t)t) * (size_t)(r->gates * r->units);
+    return r->proj + ((size_t)t * (size_t)r->batch + (size_t)b) * (size_t)(r->gates * r->units);
 }
 
 /* Add h~ U (every gate column) to the gate rows of step t in r->proj, in
@@ -272,6 +274,47 @@ static inline float sn_rnn_act_grad(int act, float y)
 #else
 #define SN_RNN_CLONES
 #endif
+
+#if defined(__GNUC__)
+#define SN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define SN_ALWAYS_INLINE static inline
+#endif
+
+/* The same loops inline, for step functions built as SN_RNN_CLONES
+ * themselves: per row of a small layer (GRU(32): 64 and 32 elements) the
+ * call, the switch and loading the polynomial's constants cost as much as
+ * the arithmetic; inlined, the constants stay in registers across rows. */
+SN_ALWAYS_INLINE void sn_rnn_act_row(int act, float *restrict x, size_t n)
+{
+    size_t j;
+    if (act == SN_ACT_TANH) {
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_tanh(x[j]);
+    } else if (act == SN_ACT_SIGMOID) {
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_sigmoid(x[j]);
+    } else {
+        for (j = 0; j < n; j++)
+            x[j] = sn_rnn_act(act, x[j]);
+    }
+}
+
+SN_ALWAYS_INLINE void sn_rnn_act_row_into(int act, const float *restrict x, float *restrict y,
+                                       size_t n)
+{
+    size_t j;
+    if (act == SN_ACT_TANH) {
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_tanh(x[j]);
+    } else if (act == SN_ACT_SIGMOID) {
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_sigmoid(x[j]);
+    } else {
+        for (j = 0; j < n; j++)
+            y[j] = sn_rnn_act(act, x[j]);
+    }
+}
 
 /* ---- the fused passes' row operations (rnn_common.c) -------------------
  * Loops with the activation chosen outside them, which the compiler turns

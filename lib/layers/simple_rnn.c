@@ -12,11 +12,22 @@
 
 #include "layers/rnn_common.h"
 
-void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
+SN_RNN_CLONES void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
 {
     size_t H = (size_t)r->units, j;
     int32_t b;
     sn_rnn_recurrent_product(r, st->h_rec, st->ld_rec, 0, r->units, r->rec, H);
+    if (r->mask == NULL) {
+        /* Every row is real, and the step's gate rows are one block
+         * (time-major): one fused pass over [B, H]. */
+        size_t n = (size_t)r->batch * H;
+        const float *pre = sn_rnn_gate_row(r, 0, st->t);
+        float *h = st->h_out;
+        for (j = 0; j < n; j++)
+            h[j] = pre[j] + r->rec[j];
+        sn_rnn_act_row(r->c->act, h, n);
+        return;
+    }
     for (b = 0; b < r->batch; b++) {
         const float *pre = sn_rnn_gate_row(r, b, st->t), *rec = r->rec + (size_t)b * H;
         float *h = st->h_out + (size_t)b * H;
@@ -26,19 +37,23 @@ void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st)
         }
         for (j = 0; j < H; j++)
             h[j] = pre[j] + rec[j];
-        if (r->mask != NULL)
-            sn_rnn_act_inplace(r->c->act, h, H);
+        sn_rnn_act_row(r->c->act, h, H);
     }
-    /* Without a mask every row is real: one pass over the step's [B, H]. */
-    if (r->mask == NULL)
-        sn_rnn_act_inplace(r->c->act, st->h_out, (size_t)r->batch * H);
 }
 
 void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
 {
-    size_t H = (size_t)r->units, T = (size_t)r->time;
-    int32_t b;
-    for (b = 0; b < r->batch; b++) {
+    size_t H = (size_t)r->units;
+    int32_t b = 0;
+    if (r->mask == NULL) {
+        /* One pass over the step's block of gate rows. */
+        size_t n = (size_t)r->batch * H;
+        float *dz = sn_rnn_gate_row(r, 0, st->t);
+        memcpy(dz, r->dh, n * sizeof *dz);
+        sn_rnn_mul_act_grad(r->c->act, st->h_out, dz, n);
+        b = r->batch;
+    }
+    for (; b < r->batch; b++) {
         float *dz = sn_rnn_gate_row(r, b, st->t);
         const float *h = st->h_out + (size_t)b * H, *dh = r->dh + (size_t)b * H;
         if (!sn_rnn_real(r, b, st->t)) {
@@ -48,7 +63,7 @@ void sn_simple_rnn_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
         memcpy(dz, dh, H * sizeof *dz);
         sn_rnn_mul_act_grad(r->c->act, h, dz, H);
     }
-    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), T * H, 0, r->units, r->dh_prev, 0);
+    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), H, 0, r->units, r->dh_prev, 0);
     sn_rnn_finish_dh_prev(r, st, NULL);
 }
 

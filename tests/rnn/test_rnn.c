@@ -537,11 +537,12 @@ START_TEST(dropout_masks_are_per_sequence_and_scaled)
     ck_assert_ptr_nonnull(r.rec_keep);
     for (b = 0; b < 8; b++)
         for (i = 0; i < 6; i++) {
-            double ratio0 = r.xdrop[(b * 5) * 6 + i] / h.in_x[0][(b * 5) * 6 + i];
+            /* xdrop is time-major: row (t, b) at (t * 8 + b) * 6 */
+            double ratio0 = r.xdrop[b * 6 + i] / h.in_x[0][(b * 5) * 6 + i];
             ck_assert_msg(fabs(ratio0) < 1e-6 || fabs(ratio0 - 2.0) < 1e-5, "ratio %g", ratio0);
             ratio0 < 1.0 ? dropped++ : kept++;
             for (t = 1; t < 5; t++) {
-                double ratio = r.xdrop[(b * 5 + t) * 6 + i] / h.in_x[0][(b * 5 + t) * 6 + i];
+                double ratio = r.xdrop[(t * 8 + b) * 6 + i] / h.in_x[0][(b * 5 + t) * 6 + i];
                 ck_assert_msg(fabs(ratio - ratio0) < 1e-5, "mask changes over time");
             }
         }
