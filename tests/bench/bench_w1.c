@@ -31,7 +31,7 @@
  * is OpenBLAS's pool, sized by OPENBLAS_NUM_THREADS. The JSON line reports
  * the pool size and the OpenBLAS kernel (OPENBLAS_CORETYPE) actually used.
  *
- * Usage: bench_w1 [--runs N] [--target SECONDS] [--warmup N] [--clock wall|cpu]
+ * Usage: bench_w1 [--runs N] [--target SECONDS] [--warmup N] [--threads N] [--clock wall|cpu]
  */
 #define BENCH_NAME "bench_w1"
 
@@ -131,6 +131,9 @@ static struct rates bench(struct bench_ctx *b, step_fn step, long samples_per_st
     return r;
 }
 
+/* seqnet's own training threads (SEQNET_TRAIN_THREADS), --threads N. */
+static int g_threads = 1;
+
 int main(int argc, char **argv)
 {
     int runs = 7, warm = 5;
@@ -160,10 +163,12 @@ int main(int argc, char **argv)
             target = atof(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warm = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--clock") && i + 1 < argc)
             use_cpu_clock = !strcmp(argv[++i], "cpu");
         else {
-            fprintf(stderr, "usage: %s [--runs N] [--target SECONDS] [--warmup N] [--clock wall|cpu]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--runs N] [--target SECONDS] [--warmup N] [--threads N] [--clock wall|cpu]\n", argv[0]);
             return 2;
         }
     }
@@ -233,6 +238,7 @@ int main(int argc, char **argv)
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_BATCH_SIZE, W1_BATCH), b.trainer);
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_SHUFFLE, 0), b.trainer);
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_EPOCHS, 1), b.trainer);
+    CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_THREADS, g_threads), b.trainer);
     tr = bench(&b, train_step, (long)W1_BATCH * W1_NBATCH, warm, runs, target);
     rss_train = rss_mib();
 
@@ -248,7 +254,7 @@ int main(int argc, char **argv)
 #endif
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"seqnet\", \"workload\": \"W1\", \"clock\": \"%s\", \"threads\": %d, "
-           "\"seqnet_threads\": 1, \"blas_threads\": %d, \"blas_threads_env\": \"%s\", "
+           "\"seqnet_threads\": %d, \"blas_threads\": %d, \"blas_threads_env\": \"%s\", "
            "\"coretype\": \"%s\", \"blas_corename\": \"%s\", \"params\": %lld, \"batch\": %d, "
            "\"train_sps\": %.1f, \"train_sps_min\": %.1f, \"train_sps_max\": %.1f, "
            "\"train_step_ms\": %.3f, \"train_steps_per_run\": %ld, \"last_loss\": %.5f, "
@@ -256,7 +262,9 @@ int main(int argc, char **argv)
            "\"infer_batch_ms\": %.3f, "
            "\"rss_base_mib\": %.1f, \"rss_model_mib\": %.1f, \"rss_train_mib\": %.1f, "
            "\"rss_peak_mib\": %.1f, \"minflt\": %ld, \"sys_s\": %.2f, \"user_s\": %.2f}\n",
-           use_cpu_clock ? "cpu" : "wall", blas_threads > 0 ? blas_threads : 1, blas_threads, blas_env ? blas_env : "(unset)",
+           use_cpu_clock ? "cpu" : "wall",
+           g_threads > 1 ? g_threads : (blas_threads > 0 ? blas_threads : 1), g_threads,
+           blas_threads, blas_env ? blas_env : "(unset)",
            core_env ? core_env : "(unset)", corename, (long long)nparams, W1_BATCH, tr.median,
            tr.min, tr.max, 1e3 * W1_BATCH / tr.median, tr.steps, b.loss, inf.median, inf.min,
            inf.max, 1e3 * W1_BATCH / inf.median, rss_base, rss_model, rss_train, rss_mib(),

@@ -36,7 +36,7 @@
  * Threads: seqnet runs on the calling thread; the only parallelism is
  * OpenBLAS's pool, sized by OPENBLAS_NUM_THREADS.
  *
- * Usage: bench_w2 [--runs N] [--target SECONDS] [--warmup N] [--only train|infer]
+ * Usage: bench_w2 [--runs N] [--target SECONDS] [--warmup N] [--threads N] [--only train|infer]
  */
 #define BENCH_NAME "bench_w2"
 
@@ -164,6 +164,9 @@ static seqnet_model *build_inception(seqnet_context *ctx)
     return model;
 }
 
+/* seqnet's own training threads (SEQNET_TRAIN_THREADS), --threads N. */
+static int g_threads = 1;
+
 int main(int argc, char **argv)
 {
     int runs = 7, warm = 3, do_train = 1, do_infer = 1;
@@ -191,13 +194,15 @@ int main(int argc, char **argv)
             target = atof(argv[++i]);
         else if (!strcmp(argv[i], "--warmup") && i + 1 < argc)
             warm = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            g_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
             i++;
             do_train = !strcmp(argv[i], "train");
             do_infer = !strcmp(argv[i], "infer");
         } else {
             fprintf(stderr,
-                    "usage: %s [--runs N] [--target SECONDS] [--warmup N] "
+                    "usage: %s [--runs N] [--target SECONDS] [--warmup N] [--threads N] "
                     "[--only train|infer]\n",
                     argv[0]);
             return 2;
@@ -234,6 +239,7 @@ int main(int argc, char **argv)
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_BATCH_SIZE, W2_BATCH), b.trainer);
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_SHUFFLE, 0), b.trainer);
     CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_EPOCHS, 1), b.trainer);
+    CHECK(seqnet_trainer_set_param(b.trainer, SEQNET_TRAIN_THREADS, g_threads), b.trainer);
     /* One fit call = 8 steps: warm up with one call at least. */
     if (do_train)
         tr = bench(&b, train_step, (long)W2_BATCH * W2_NBATCH, warm > 0 ? (warm + 7) / 8 : 0,
@@ -252,7 +258,7 @@ int main(int argc, char **argv)
 #endif
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"seqnet\", \"workload\": \"W2\", \"threads\": %d, "
-           "\"seqnet_threads\": 1, \"blas_threads\": %d, \"blas_threads_env\": \"%s\", "
+           "\"seqnet_threads\": %d, \"blas_threads\": %d, \"blas_threads_env\": \"%s\", "
            "\"coretype\": \"%s\", \"blas_corename\": \"%s\", \"params\": %lld, \"batch\": %d, "
            "\"train_sps\": %.1f, \"train_sps_min\": %.1f, \"train_sps_max\": %.1f, "
            "\"train_step_ms\": %.3f, \"train_cpu_sps\": %.1f, \"train_cpu_ms\": %.3f, "
@@ -261,7 +267,8 @@ int main(int argc, char **argv)
            "\"infer_batch_ms\": %.3f, \"infer_cpu_sps\": %.1f, \"infer_cpu_ms\": %.3f, "
            "\"rss_base_mib\": %.1f, \"rss_model_mib\": %.1f, \"rss_train_mib\": %.1f, "
            "\"rss_peak_mib\": %.1f, \"minflt\": %ld, \"sys_s\": %.2f, \"user_s\": %.2f}\n",
-           blas_threads > 0 ? blas_threads : 1, blas_threads, blas_env ? blas_env : "(unset)",
+           g_threads > 1 ? g_threads : (blas_threads > 0 ? blas_threads : 1), g_threads,
+           blas_threads, blas_env ? blas_env : "(unset)",
            core_env ? core_env : "(unset)", corename, (long long)nparams, W2_BATCH, tr.median,
            tr.min, tr.max, tr.median > 0 ? 1e3 * W2_BATCH / tr.median : 0.0, tr.cpu_median,
            tr.cpu_median > 0 ? 1e3 * W2_BATCH / tr.cpu_median : 0.0, tr.steps * W2_NBATCH,

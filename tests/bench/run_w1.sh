@@ -16,8 +16,10 @@
 #   PYTHON (/usr/bin/python3)  Debian's interpreter with python3-torch
 #   OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE: left as set, for both sides alike.
 #
-# Threads: seqnet runs on the calling thread; its "threads" are OpenBLAS's
-# pool (OPENBLAS_NUM_THREADS). PyTorch gets its best settings from
+# Threads: with 1 thread seqnet runs on the calling thread; with 2 it is
+# measured with OpenBLAS's pool (OPENBLAS_NUM_THREADS=2) and with the
+# trainer's own threads (--threads 2, SEQNET_TRAIN_THREADS; OpenBLAS on one
+# thread), and each cell shows the better. PyTorch gets its best settings from
 # ../shared/bench/ANCHORS.md: glibc malloc tuned (torch_ref.py's default),
 # 1 thread = --threads 1, 2 threads = --threads 2 --blas-threads 1.
 set -eu
@@ -54,7 +56,7 @@ else
         echo "building libseqnet into $out ..." >&2
         # shellcheck disable=SC2086
         gcc -std=c11 -O2 -g -fPIC -D_POSIX_C_SOURCE=200809L -DSEQNET_BUILDING \
-            -I"$root/include" -I"$root/lib" $blas_cflags -shared -o "$lib" $srcs $blas_libs -lm
+            -I"$root/include" -I"$root/lib" $blas_cflags -pthread -shared -o "$lib" $srcs $blas_libs -lm
     fi
     bench="$out/bench_w1"
     if [ ! -f "$bench" ] || [ "$lib" -nt "$bench" ] || [ "$here/bench_w1.c" -nt "$bench" ]; then
@@ -74,6 +76,10 @@ while [ "$round" -le "$ROUNDS" ]; do
     for n in 1 2; do
         echo "round $round: seqnet, OPENBLAS_NUM_THREADS=$n ..." >&2
         OPENBLAS_NUM_THREADS=$n "$bench" --runs "$RUNS" --target "$TARGET" >>"$tmp"
+        if [ "$n" = 2 ]; then
+            echo "round $round: seqnet, SEQNET_TRAIN_THREADS=2, OPENBLAS_NUM_THREADS=1 ..." >&2
+            OPENBLAS_NUM_THREADS=1 "$bench" --runs "$RUNS" --target "$TARGET" --threads 2 >>"$tmp"
+        fi
         if [ "$n" = 1 ]; then targs="--threads 1"; else targs="--threads 2 --blas-threads 1"; fi
         echo "round $round: pytorch, $targs --malloc tuned ..." >&2
         # shellcheck disable=SC2086
@@ -89,7 +95,8 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 by, nround = {}, {}
 for r in rows:  # best round per cell: max samples/s, min peak RSS
     k = (r["impl"], r["threads"])
-    nround[k] = nround.get(k, 0) + 1
+    if r.get("seqnet_threads", 1) == 1 or r["impl"] != "seqnet":
+        nround[k] = nround.get(k, 0) + 1
     if k not in by:
         by[k] = dict(r)
         continue
@@ -120,7 +127,8 @@ t = by.get(("pytorch", 1)) or {}
 if max(nround.values()) > 1:
     print("best of %d rounds per cell" % max(nround.values()))
 print("x = ratio to PyTorch at the same thread count (targets: train >= 3x, peak RSS <= 0.25x)")
-print("seqnet threads = OpenBLAS pool size (OPENBLAS_NUM_THREADS); seqnet itself is single-threaded.")
+print("seqnet, 2 threads: the better of OpenBLAS's pool (OPENBLAS_NUM_THREADS=2) and the trainer's")
+print("threads (SEQNET_TRAIN_THREADS=2, OPENBLAS_NUM_THREADS=1) in each cell.")
 print("PyTorch: --malloc tuned; 1 thread: --threads 1; 2 threads: --threads 2 --blas-threads 1.")
 print("OPENBLAS_CORETYPE=%s, OpenBLAS kernel in use: %s; torch %s; PyTorch peak includes %.0f MiB of `import torch`."
       % (s.get("coretype", "?"), s.get("blas_corename", "?"), t.get("torch", "?"),

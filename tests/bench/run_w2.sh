@@ -26,8 +26,10 @@
 # wall clock counts; it still includes spinning thread pools and the cache
 # misses that sharing causes.
 #
-# Threads: seqnet runs on the calling thread; its "threads" are OpenBLAS's
-# pool (OPENBLAS_NUM_THREADS). PyTorch gets its best settings from
+# Threads: with 1 thread seqnet runs on the calling thread; with 2 it is
+# measured with OpenBLAS's pool (OPENBLAS_NUM_THREADS=2) and with the
+# trainer's own threads (--threads 2, SEQNET_TRAIN_THREADS; OpenBLAS on one
+# thread), and each cell shows the better. PyTorch gets its best settings from
 # ../shared/bench/ANCHORS.md: glibc malloc tuned, 1 thread = --threads 1,
 # 2 threads = --threads 2 --blas-threads 1 (its convolutions run in oneDNN
 # on the OpenMP pool).
@@ -65,7 +67,7 @@ else
         echo "building libseqnet into $out ..." >&2
         # shellcheck disable=SC2086
         gcc -std=c11 -O3 -g -fPIC -fno-math-errno -D_POSIX_C_SOURCE=200809L -DSEQNET_BUILDING \
-            -I"$root/include" -I"$root/lib" $blas_cflags -shared -o "$lib" $srcs $blas_libs -lm
+            -I"$root/include" -I"$root/lib" $blas_cflags -pthread -shared -o "$lib" $srcs $blas_libs -lm
     fi
     bench="$out/bench_w2"
     if [ ! -f "$bench" ] || [ "$lib" -nt "$bench" ] || [ "$here/bench_w2.c" -nt "$bench" ]; then
@@ -85,6 +87,10 @@ while [ "$round" -le "$ROUNDS" ]; do
     for n in 1 2; do
         echo "round $round: seqnet, OPENBLAS_NUM_THREADS=$n ..." >&2
         OPENBLAS_NUM_THREADS=$n "$bench" --runs "$RUNS" --target "$TARGET" >>"$tmp"
+        if [ "$n" = 2 ]; then
+            echo "round $round: seqnet, SEQNET_TRAIN_THREADS=2, OPENBLAS_NUM_THREADS=1 ..." >&2
+            OPENBLAS_NUM_THREADS=1 "$bench" --runs "$RUNS" --target "$TARGET" --threads 2 >>"$tmp"
+        fi
         if [ "$n" = 1 ]; then targs="--threads 1"; else targs="--threads 2 --blas-threads 1"; fi
         for wl in W2 W2c; do
             echo "round $round: pytorch $wl, $targs, wall clock ..." >&2
@@ -153,12 +159,14 @@ for n in (1, 2):
             ratio("train_cpu_sps"), c.get("infer_sps", 0), ratio("infer_sps"),
             ms(c.get("infer_cpu_sps")), ratio("infer_cpu_sps"), c["rss"]))
 print()
-rounds = max([v for k, v in nround.items() if k[0] == "seqnet"] or [1])
+rounds = nround.get(("seqnet", 1), 1)
 if rounds > 1:
     print("best of %d rounds per cell" % rounds)
 s = cells.get(("seqnet", 1), {})
 t = cells.get(("pytorch W2", 1), {})
-print("target: train >= 2x PyTorch at the same thread count. seqnet threads = OpenBLAS pool size;")
+print("target: train >= 2x PyTorch at the same thread count. seqnet, 2 threads: the better of")
+print("OpenBLAS's pool (OPENBLAS_NUM_THREADS=2) and the trainer's threads (SEQNET_TRAIN_THREADS=2,")
+print("OPENBLAS_NUM_THREADS=1) in each cell; inference is never split by the trainer.")
 print("PyTorch: --malloc tuned; 1 thread: --threads 1; 2 threads: --threads 2 --blas-threads 1.")
 print("OPENBLAS_CORETYPE=%s, OpenBLAS kernel in use: %s; torch %s."
       % (s.get("coretype", "?"), s.get("blas_corename", "?"), t.get("torch", "?")))
