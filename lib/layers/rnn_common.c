@@ -190,7 +190,8 @@ static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t
     SN_REGION(proj, T * B * GH);
     SN_REGION(states, T * B * H);
     SN_REGION(cells, c->cell == SN_CELL_LSTM ? T * B * H : 0);
-    SN_REGION(hrec, training ? T * B * H : B * H);
+    /* h~ of every step, unless the states hold it (sn_rnn_hrec_in_states) */
+    SN_REGION(hrec, training && (rec_dropout || c->go_backwards) ? T * B * H : B * H);
     SN_REGION(aux, c->cell == SN_CELL_GRU ? (training ? T * B * H : B * H) : 0);
     SN_REGION(rec, B * GH);
     SN_REGION(zeros, B * H);
@@ -511,7 +512,9 @@ static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
         st->c_out = r->cells + (size_t)s * BH;
     }
     if (r->training) {
-        st->h_rec = r->hrec + (size_t)st->t * BH;
+        st->h_rec = sn_rnn_hrec_in_states(r) && st->t > 0
+                        ? r->states + (size_t)(st->t - 1) * BH
+                        : r->hrec + (size_t)st->t * BH;
         st->ld_rec = H;
         st->aux = r->aux != NULL ? r->aux + (size_t)st->t * BH : NULL;
         st->ld_aux = H;
@@ -595,8 +598,8 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     for (s = 0; s < r->time; s++) {
         sn_rnn_step st;
         step_views(r, s, &st);
-        if (r->training) {
-            /* Keep h~ in (t, b) order for the one dU GEMM of backward. */
+        if (r->training && !(sn_rnn_hrec_in_states(r) && st.t > 0)) {
+            /* Keep h~ in (t, b) order for the dU GEMM of backward. */
             float *dst = r->hrec + (size_t)st.t * B * H;
             if (r->rec_keep != NULL)
                 for (k = 0; k < B * H; k++)
@@ -644,6 +647,21 @@ void sn_rnn_write_output(const sn_rnn_run *r, float *out, size_t ld, int sequenc
 }
 
 /* ---- backward ------------------------------------------------------------------ */
+
+/* dst [H, n] = h~^T dZ over every (t, b) row, dZ from src (row stride
+ * ld): one GEMM over r->hrec, or with sn_rnn_hrec_in_states two (step 0
+ * from r->hrec, steps 1.. from the states of steps 0..T-2). */
+static void hrec_product(const sn_rnn_run *r, const float *src, size_t ld, size_t n, float *dst,
+                         size_t ld_dst)
+{
+    size_t B = (size_t)r->batch, T = (size_t)r->time, H = (size_t)r->units;
+    if (!sn_rnn_hrec_in_states(r) || T < 2) {
+        sn_gemm(1, 0, H, n, B * T, 1.0f, r->hrec, H, src, ld, 0.0f, dst, ld_dst);
+        return;
+    }
+    sn_gemm(1, 0, H, n, B, 1.0f, r->hrec, H, src, ld, 0.0f, dst, ld_dst);
+    sn_gemm(1, 0, H, n, B * (T - 1), 1.0f, r->states, H, src + B * ld, ld, 1.0f, dst, ld_dst);
+}
 
 /* dst[n] = sum over rows of src[rows, ld] (columns 0..n-1). */
 static void column_sums(const float *src, size_t rows, size_t ld, size_t n, float *dst)
@@ -708,14 +726,13 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
         sn_gemm(1, 0, I, GH, rows, 1.0f, xin, I, r->proj, GH, 0.0f, d_kernel, GH);
     if (d_rkernel != NULL) {
         if (c->cell != SN_CELL_GRU) {
-            sn_gemm(1, 0, H, GH, rows, 1.0f, r->hrec, H, r->proj, GH, 0.0f, d_rkernel, GH);
+            hrec_product(r, r->proj, GH, GH, d_rkernel, GH);
         } else {
             /* z and r see h~; the candidate sees h~ against dZ_h * r
              * (reset_after) or r * h~ against dZ_h (reset before). */
-            sn_gemm(1, 0, H, 2 * H, rows, 1.0f, r->hrec, H, r->proj, GH, 0.0f, d_rkernel, GH);
+            hrec_product(r, r->proj, GH, 2 * H, d_rkernel, GH);
             if (c->reset_after)
-                sn_gemm(1, 0, H, H, rows, 1.0f, r->hrec, H, r->aux, H, 0.0f, d_rkernel + 2 * H,
-                        GH);
+                hrec_product(r, r->aux, H, H, d_rkernel + 2 * H, GH);
             else
                 sn_gemm(1, 0, H, H, rows, 1.0f, r->aux, H, r->proj + 2 * H, GH, 0.0f,
                         d_rkernel + 2 * H, GH);

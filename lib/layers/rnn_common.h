@@ -113,7 +113,8 @@ typedef struct sn_rnn_run {
                                 * contiguous): projection, then gates, then dZ */
     float *states;             /* [T, B, H]: h after step s */
     float *cells;              /* [T, B, H]: LSTM c after step s */
-    float *hrec;               /* training [T*B, H] (t, b) rows: h~ of each step; else [B, H] */
+    float *hrec;               /* training [T*B, H] (t, b) rows: h~ of each step; else [B, H].
+                                * Only its step-0 block when sn_rnn_hrec_in_states */
     float *aux;                /* GRU: training [B*T, H] (b, t); else [B, H] */
     float *rec;                /* [B, G*H]: recurrent projection of the current step */
     float *zeros;              /* [B, H]: the zero initial state */
@@ -135,6 +136,15 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng);
 static inline int32_t sn_rnn_step_time(const sn_rnn_run *r, int32_t s)
 {
     return r->c->go_backwards ? r->time - 1 - s : s;
+}
+
+/* Training without recurrent dropout, in forward order: h~ of step t > 0
+ * is the state of step t - 1, already kept (time-major) in r->states, so
+ * r->hrec holds only step 0's h~ (the initial state, copied: a stateful
+ * layer's buffer is overwritten by the final state). */
+static inline int sn_rnn_hrec_in_states(const sn_rnn_run *r)
+{
+    return r->training && r->rec_keep == NULL && !r->c->go_backwards;
 }
 
 /* Output row of batch b at processing step s (a pointer into the states,
