@@ -174,6 +174,27 @@ static void make_data(dataset *ds, int which, int32_t n, uint64_t seed, int with
         ck_assert_int_eq(seqnet_data_set_sample_weights(ds->d, ds->sw, n), SEQNET_OK);
 }
 
+static void free_dataset(dataset *ds)
+{
+    seqnet_data_free(ds->d);
+    seqnet_context_free(ds->ctx);
+    free(ds);
+}
+
+/* Everything a one-thread / several-threads comparison made. */
+static void free_pair(dataset *ds, weights *w0, weights *w1, weights *w2, seqnet_trainer *t1,
+                      seqnet_trainer *t2, seqnet_model *m1, seqnet_model *m2)
+{
+    free(w0);
+    free(w1);
+    free(w2);
+    free_dataset(ds);
+    seqnet_trainer_free(t1);
+    seqnet_trainer_free(t2);
+    seqnet_model_free(m1);
+    seqnet_model_free(m2);
+}
+
 static seqnet_trainer *make_trainer(seqnet_model *m, int which, int threads, int optimizer)
 {
     seqnet_trainer *t = NULL;
@@ -250,16 +271,7 @@ static void split_step_matches(int which, int32_t n, int threads, int with_weigh
     ck_assert_msg(move > 1e-2, "the steps hardly moved the weights (%.3g): a weak test", move);
     ck_assert_msg(rel < 2e-4, "model %d, %d threads: weights differ from one thread by %.3g",
                   which, threads, rel);
-    free(w0);
-    free(w1);
-    free(w2);
-    seqnet_data_free(ds->d);
-    seqnet_context_free(ds->ctx);
-    free(ds);
-    seqnet_trainer_free(t1);
-    seqnet_trainer_free(t2);
-    seqnet_model_free(m1);
-    seqnet_model_free(m2);
+    free_pair(ds, w0, w1, w2, t1, t2, m1, m2);
 }
 
 START_TEST(split_step_matches_one_thread_seq_labels)
@@ -310,9 +322,7 @@ static void fit_model(int which, int threads, weights *w, double *first_loss, do
     ck_assert_int_eq(seqnet_trainer_history_value(t, epochs - 1, 0, 0, &v), SEQNET_OK);
     *last_loss = v;
     get_weights(m, w);
-    seqnet_data_free(ds->d);
-    seqnet_context_free(ds->ctx);
-    free(ds);
+    free_dataset(ds);
     seqnet_trainer_free(t);
     seqnet_model_free(m);
 }
@@ -398,16 +408,7 @@ START_TEST(error_in_a_slice_is_reported_and_leaves_nothing_behind)
     get_weights(m1, w1);
     get_weights(m2, w2);
     ck_assert_msg(max_rel_diff(w2, w1) < 2e-4, "after an error: %.3g", max_rel_diff(w2, w1));
-    free(w0);
-    free(w1);
-    free(w2);
-    seqnet_data_free(ds->d);
-    seqnet_context_free(ds->ctx);
-    free(ds);
-    seqnet_trainer_free(t1);
-    seqnet_trainer_free(t2);
-    seqnet_model_free(m1);
-    seqnet_model_free(m2);
+    free_pair(ds, w0, w1, w2, t1, t2, m1, m2);
 }
 END_TEST
 
