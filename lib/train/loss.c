@@ -192,6 +192,23 @@ static double row_cce(const float *p, const float *y, int32_t cls, int32_t width
     const double lo = SN_LOSS_EPSILON, hi = 1.0 - SN_LOSS_EPSILON;
     double s = row_sum(p, width), loss = 0.0, uq = 0.0;
     int32_t i;
+    if (y == NULL) {
+        /* A class index k: L = -log(p_k / s) with s the row sum, so
+         * dL/dp_i = 1/s - [i = k] / p_k (and 0 where the clip holds q).
+         * Two divisions per row instead of the general loop's two per
+         * element and two more for the quotient's chain rule. */
+        double q = p[cls] / s, c = q < lo ? lo : (q > hi ? hi : q);
+        int inside = !(q < lo || q > hi);
+        loss -= log(c);
+        if (g != NULL) {
+            double t = inside ? scale / s : 0.0;
+            for (i = 0; i < width; i++)
+                g[i] = (float)t;
+            if (inside)
+                g[cls] = (float)(t - scale / p[cls]);
+        }
+        return loss;
+    }
     for (i = 0; i < width; i++) {
         double yi = target_at(y, cls, i);
         double q = p[i] / s;
