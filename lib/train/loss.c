@@ -75,9 +75,11 @@ static int sparse_class(float label, int32_t n_classes, int32_t *cls)
         return 0;
     if (label < 0.0f)
         return -1;
-    if (!(label < (float)n_classes) || label != floorf(label))
+    if (!(label < (float)n_classes))
         return -1; /* also catches NaN */
-    *cls = (int32_t)label;
+    *cls = (int32_t)label; /* in [0, n_classes): the cast is defined */
+    if ((float)*cls != label)
+        return -1; /* not an integer (floorf is a libm call per row) */
     return 1;
 }
 
