@@ -13,8 +13,8 @@
  * The weight gradients of small layers (the course's SimpleRNN(6) and its
  * Dense(2): A^T B with a [6, 3200] x [3200, 2] shape) cost OpenBLAS more in
  * packing and call overhead than in arithmetic. They are done here with the
- * sums in registers; each output is 0 plus its terms in order of the inner
- * index, then alpha and beta as BLAS applies them (beta 0: C is not read).
+ * sums in registers (in a fixed order: see gemm_reduce), then alpha and beta
+ * as BLAS applies them (beta 0: C is not read).
  * (The same for narrow products A B, K and N up to 16, was slower than
  * OpenBLAS for the Dense(2) forward: tried and left out.) With GCC on x86-64 also an AVX2 build, chosen at load time;
  * FMA is off, so both builds give the same bits. */
@@ -38,28 +38,53 @@ static void store_row(float *c, const sn_f8 *acc, size_t n, float alpha, float b
         c[j] = alpha * v[j] + (beta == 0.0f ? 0.0f : beta * c[j]);
 }
 
+/* B's row r as a vector: loaded whole where 8 floats from it stay inside
+ * B (end: the floats of B that exist), else through a padded copy. */
+static inline void load_row(sn_f8 *br, const float *b, size_t r, size_t ldb, size_t n,
+                            size_t end)
+{
+    if (r * ldb + 8 <= end) {
+        memcpy(br, b + r * ldb, sizeof *br);
+    } else {
+        float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        memcpy(v, b + r * ldb, n * sizeof *v);
+        memcpy(br, v, sizeof *br);
+    }
+}
+
 /* C[m, n] = A^T B with A [k, m], B [k, n], m <= 16, n <= 8, k long (the
  * weight gradients of small layers: a sum over every row of a batch). One
- * accumulator vector per output row; B's row r is loaded whole where 8
- * floats from it stay inside B, else through a padded copy. */
+ * accumulator vector per output row; with m <= 8 two, for even and odd
+ * rows, added at the end, so that twice as many add chains overlap (a
+ * layer of 3 inputs has only 3). */
 SN_BLAS_CLONES static void gemm_reduce(size_t m, size_t n, size_t k, float alpha,
                                        const float *a, size_t lda, const float *b, size_t ldb,
                                        float beta, float *c, size_t ldc)
 {
-    sn_f8 acc[SN_SKINNY_M];
-    size_t i, r, end = (k - 1) * ldb + n; /* floats of B that exist */
+    sn_f8 acc[SN_SKINNY_M], odd[SN_SKINNY_M / 2];
+    size_t i, r = 0, end = (k - 1) * ldb + n;
     for (i = 0; i < m; i++)
         acc[i] = (sn_f8){0, 0, 0, 0, 0, 0, 0, 0};
-    for (r = 0; r < k; r++) {
+    if (m <= SN_SKINNY_M / 2) {
+        for (i = 0; i < m; i++)
+            odd[i] = (sn_f8){0, 0, 0, 0, 0, 0, 0, 0};
+        for (; r + 1 < k; r += 2) {
+            const float *a0 = a + r * lda, *a1 = a0 + lda;
+            sn_f8 b0, b1;
+            load_row(&b0, b, r, ldb, n, end);
+            load_row(&b1, b, r + 1, ldb, n, end);
+            for (i = 0; i < m; i++) {
+                acc[i] += a0[i] * b0;
+                odd[i] += a1[i] * b1;
+            }
+        }
+        for (i = 0; i < m; i++)
+            acc[i] += odd[i];
+    }
+    for (; r < k; r++) {
         const float *ar = a + r * lda;
         sn_f8 br;
-        if (r * ldb + 8 <= end) {
-            memcpy(&br, b + r * ldb, sizeof br);
-        } else {
-            float v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-            memcpy(v, b + r * ldb, n * sizeof *v);
-            memcpy(&br, v, sizeof br);
-        }
+        load_row(&br, b, r, ldb, n, end);
         for (i = 0; i < m; i++)
             acc[i] += ar[i] * br;
     }
