@@ -108,8 +108,11 @@ void sn_lstm_step_backward(sn_rnn_run *r, const sn_rnn_step *st)
             dc[j] = d_c * f_g;
         }
     }
-    sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), 4 * H, 0, 4 * r->units,
-                          r->dh_prev, 0);
+    if (r->xh != NULL)
+        sn_rnn_stacked_back(r, st);
+    else
+        sn_rnn_recurrent_back(r, sn_rnn_gate_row(r, 0, st->t), 4 * H, 0, 4 * r->units,
+                              r->dh_prev, 0);
     sn_rnn_finish_dh_prev(r, st, NULL);
 }
 

@@ -171,6 +171,24 @@ static size_t round16(size_t n)
     return (n + 15u) & ~(size_t)15u;
 }
 
+/* Whether products of n columns take small_product (see sn_rnn_recurrent_product):
+ * one row, or at most 16384 multiply-adds with at most 1024 weights. */
+static int small_for(int32_t units, int32_t n, int32_t batch)
+{
+    size_t weights = (size_t)units * (size_t)n;
+    return batch == 1 || (weights <= 1024u && weights * (size_t)batch <= 16384u);
+}
+
+/* LSTM training whose recurrent products go through GEMMs: each step's
+ * gates come from one product of [x~_t | h~_{t-1}] with W stacked over U
+ * (K = I + H) rather than a whole-sequence input GEMM plus a per-step
+ * K = H one; the backward and the weight gradients likewise (W3: about 6%
+ * of a step, OpenBLAS being faster on the deeper product). */
+static int stacked(const sn_rnn_config *c, int32_t batch, int training)
+{
+    return training && c->cell == SN_CELL_LSTM && !small_for(c->units, c->gates * c->units, batch);
+}
+
 /* Lay out (base != NULL) or measure (base == NULL) one direction's scratch.
  * Returns the float count. */
 static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t batch,
@@ -180,6 +198,7 @@ static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t
     size_t GH = (size_t)c->gates * H, at = 0;
     int dropout = training && c->dropout > 0.0f;
     int rec_dropout = training && c->recurrent_dropout > 0.0f;
+    int st = stacked(c, batch, training);
 #define SN_REGION(field, count)                                                               \
     do {                                                                                      \
         size_t n_ = (count);                                                                  \
@@ -191,11 +210,14 @@ static size_t layout(sn_rnn_run *r, const sn_rnn_config *c, float *base, int32_t
     SN_REGION(states, T * B * H);
     SN_REGION(cells, c->cell == SN_CELL_LSTM ? T * B * H : 0);
     /* h~ of every step, unless the states hold it (sn_rnn_hrec_in_states) */
-    SN_REGION(hrec, training && (rec_dropout || c->go_backwards) ? T * B * H : B * H);
+    SN_REGION(hrec, training && !st && (rec_dropout || c->go_backwards) ? T * B * H : B * H);
     SN_REGION(aux, c->cell == SN_CELL_GRU ? (training ? T * B * H : B * H) : 0);
     SN_REGION(rec, B * GH);
     SN_REGION(zeros, B * H);
-    SN_REGION(xdrop, training ? T * B * I : 0);
+    SN_REGION(xdrop, training && !st ? T * B * I : 0);
+    SN_REGION(xh, st ? T * B * (I + H) : 0);
+    SN_REGION(wu, st ? (I + H) * GH : 0);
+    SN_REGION(dxh, st ? B * (I + H) : 0);
     SN_REGION(in_keep, dropout ? B * I : 0);
     SN_REGION(rec_keep, rec_dropout ? B * H : 0);
     SN_REGION(dh, training ? B * H : 0);
@@ -340,8 +362,7 @@ static void small_product(const float *h, size_t ld, size_t rows, size_t H, cons
  * a product of at most 16384 multiply-adds with at most 1024 weights. */
 static int small_enough(const sn_rnn_run *r, int32_t n)
 {
-    size_t weights = (size_t)r->units * (size_t)n;
-    return r->batch == 1 || (weights <= 1024u && weights * (size_t)r->batch <= 16384u);
+    return small_for(r->units, n, r->batch);
 }
 
 /* Whether inference takes small_product for the input projection: one
@@ -370,6 +391,13 @@ void sn_rnn_recurrent_product(const sn_rnn_run *r, const float *h_rec, size_t ld
 int sn_rnn_recurrent_accumulate(const sn_rnn_run *r, const float *h_rec, size_t ld, int32_t t)
 {
     size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units);
+    if (r->xh != NULL) {
+        /* [x~_t | h~] [W; U] onto the bias (or onto nothing). */
+        size_t K = (size_t)r->in_features + H, B = (size_t)r->batch;
+        sn_gemm(0, 0, B, GH, K, 1.0f, r->xh + (size_t)t * B * K, K, r->wu, GH,
+                r->bias != NULL ? 1.0f : 0.0f, sn_rnn_gate_row(r, 0, t), GH);
+        return 1;
+    }
     if (small_enough(r, r->gates * r->units))
         return 0;
     sn_gemm(0, 0, (size_t)r->batch, GH, H, 1.0f, h_rec, ld, r->rkernel, GH, 1.0f,
@@ -512,10 +540,16 @@ static void step_views(const sn_rnn_run *r, int32_t s, sn_rnn_step *st)
         st->c_out = r->cells + (size_t)s * BH;
     }
     if (r->training) {
-        st->h_rec = sn_rnn_hrec_in_states(r) && st->t > 0
-                        ? r->states + (size_t)(st->t - 1) * BH
-                        : r->hrec + (size_t)st->t * BH;
-        st->ld_rec = H;
+        if (r->xh != NULL) {
+            size_t K = (size_t)r->in_features + H;
+            st->h_rec = r->xh + (size_t)st->t * (size_t)r->batch * K + r->in_features;
+            st->ld_rec = K;
+        } else {
+            st->h_rec = sn_rnn_hrec_in_states(r) && st->t > 0
+                            ? r->states + (size_t)(st->t - 1) * BH
+                            : r->hrec + (size_t)st->t * BH;
+            st->ld_rec = H;
+        }
         st->aux = r->aux != NULL ? r->aux + (size_t)st->t * BH : NULL;
         st->ld_aux = H;
     } else {
@@ -539,13 +573,20 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
      * that every step's gate rows, h~ rows and aux rows are contiguous
      * blocks and the one input GEMM writes them in that order. */
     if (r->training) {
-        size_t t;
+        /* With the stacked operand, x~ goes into the left part of each
+         * [x~ | h~] row, and W over U into one block. */
+        size_t t, ldx = r->xh != NULL ? I + H : I;
+        float *xt = r->xh != NULL ? r->xh : r->xdrop;
         if (r->in_keep != NULL)
             draw_keep(r->in_keep, B * I, c->dropout, rng);
+        if (r->wu != NULL) {
+            memcpy(r->wu, r->kernel, I * GH * sizeof *r->wu);
+            memcpy(r->wu + I * GH, r->rkernel, H * GH * sizeof *r->wu);
+        }
         for (t = 0; t < T; t++)
             for (b = 0; b < B; b++) {
                 const float *src = r->x + (b * T + t) * I;
-                float *d = r->xdrop + (t * B + b) * I;
+                float *d = xt + (t * B + b) * ldx;
                 if (r->in_keep != NULL)
                     for (k = 0; k < I; k++)
                         d[k] = src[k] * r->in_keep[b * I + k];
@@ -569,7 +610,8 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
         beta = 1.0f;
     }
     if (r->training) {
-        sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
+        if (r->xh == NULL) /* else a step at a time, with h~ */
+            sn_gemm(0, 0, rows, GH, I, 1.0f, xin, I, r->kernel, GH, beta, r->proj, GH);
     } else if (small_input(r)) {
         /* One sequence (the latency path) or a tiny layer: the built-in
          * product rounds each row the same way however many rows come in a
@@ -598,7 +640,17 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
     for (s = 0; s < r->time; s++) {
         sn_rnn_step st;
         step_views(r, s, &st);
-        if (r->training && !(sn_rnn_hrec_in_states(r) && st.t > 0)) {
+        if (r->xh != NULL) {
+            /* h~ into the right part of the step's [x~ | h~] rows. */
+            size_t K = I + H;
+            float *dst = r->xh + (size_t)st.t * B * K + I;
+            for (b = 0; b < B; b++)
+                if (r->rec_keep != NULL)
+                    for (k = 0; k < H; k++)
+                        dst[b * K + k] = st.h_prev[b * H + k] * r->rec_keep[b * H + k];
+                else
+                    sn_copy_floats(dst + b * K, st.h_prev + b * H, H);
+        } else if (r->training && !(sn_rnn_hrec_in_states(r) && st.t > 0)) {
             /* Keep h~ in (t, b) order for the dU GEMM of backward. */
             float *dst = r->hrec + (size_t)st.t * B * H;
             if (r->rec_keep != NULL)
@@ -683,6 +735,8 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
     const float *xin = r->xdrop; /* training: time-major, dropped */
     int32_t s;
 
+    r->grad_in = grad_in;
+    r->grad_in_accumulate = accumulate;
     memset(r->dh, 0, B * H * sizeof(float));
     memset(r->dc, 0, B * H * sizeof(float));
     /* Gradients of the returned final state (return_state): the final state
@@ -722,6 +776,21 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
     }
 
     /* r->proj now holds dZ for every (b, t); masked rows are 0. */
+    if (r->xh != NULL) {
+        /* d[W; U] = [X~ | H~]^T dZ in one product (W over U is no longer
+         * needed: its block takes the result); dX was written a step at a
+         * time. */
+        size_t K = I + H;
+        if (d_kernel != NULL || d_rkernel != NULL)
+            sn_gemm(1, 0, K, GH, rows, 1.0f, r->xh, K, r->proj, GH, 0.0f, r->wu, GH);
+        if (d_kernel != NULL)
+            memcpy(d_kernel, r->wu, I * GH * sizeof *d_kernel);
+        if (d_rkernel != NULL)
+            memcpy(d_rkernel, r->wu + I * GH, H * GH * sizeof *d_rkernel);
+        if (d_bias != NULL)
+            column_sums(r->proj, rows, GH, GH, d_bias);
+        return;
+    }
     if (d_kernel != NULL)
         sn_gemm(1, 0, I, GH, rows, 1.0f, xin, I, r->proj, GH, 0.0f, d_kernel, GH);
     if (d_rkernel != NULL) {
@@ -761,6 +830,29 @@ void sn_rnn_backward(sn_rnn_run *r, const float *d_out, size_t ld, int sequences
                     d[j] = accumulate ? d[j] + g : g;
                 }
             }
+    }
+}
+
+void sn_rnn_stacked_back(sn_rnn_run *r, const sn_rnn_step *st)
+{
+    size_t B = (size_t)r->batch, T = (size_t)r->time, I = (size_t)r->in_features;
+    size_t H = (size_t)r->units, GH = (size_t)(r->gates * r->units), K = I + H, b, j;
+    const float *dz = sn_rnn_gate_row(r, 0, st->t);
+    if (r->grad_in == NULL) {
+        /* No dX wanted: only U's rows of the stacked block. */
+        sn_gemm(0, 1, B, H, GH, 1.0f, dz, GH, r->wu + I * GH, GH, 0.0f, r->dh_prev, H);
+        return;
+    }
+    sn_gemm(0, 1, B, K, GH, 1.0f, dz, GH, r->wu, GH, 0.0f, r->dxh, K);
+    for (b = 0; b < B; b++) {
+        const float *src = r->dxh + b * K;
+        const float *keep = r->in_keep != NULL ? r->in_keep + b * I : NULL;
+        float *dx = r->grad_in + (b * T + (size_t)st->t) * I;
+        for (j = 0; j < I; j++) {
+            float g = keep != NULL ? src[j] * keep[j] : src[j];
+            dx[j] = r->grad_in_accumulate ? dx[j] + g : g;
+        }
+        sn_copy_floats(r->dh_prev + b * H, src + I, H);
     }
 }
 

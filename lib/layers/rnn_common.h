@@ -120,6 +120,13 @@ typedef struct sn_rnn_run {
     float *zeros;              /* [B, H]: the zero initial state */
     float *xdrop;              /* training: [T*B, I] (t, b) rows: the input, dropped when
                                 * dropout is set (backward: then dX) */
+    float *xh;                 /* LSTM training with GEMMs (sn_rnn_stacked): [T*B, I+H]
+                                * (t, b) rows [x~_t | h~_t], the one operand of each step's
+                                * product with [W; U]; xdrop and the h~ history are not used */
+    float *wu;                 /* with xh: [I+H, G*H], W over U; after backward: their gradient */
+    float *dxh;                /* with xh: [B, I+H], a step's d[x~ | h~] */
+    float *grad_in;            /* backward with xh: dX, written a step at a time */
+    int grad_in_accumulate;
     float *in_keep;            /* [B, I] 0 or 1/(1-rate) */
     float *rec_keep;           /* [B, H] */
     float *dh, *dh_prev, *dc, *tmp; /* [B, H] each, backward */
@@ -144,8 +151,9 @@ static inline int32_t sn_rnn_step_time(const sn_rnn_run *r, int32_t s)
  * layer's buffer is overwritten by the final state). */
 static inline int sn_rnn_hrec_in_states(const sn_rnn_run *r)
 {
-    return r->training && r->rec_keep == NULL && !r->c->go_backwards;
+    return r->training && r->xh == NULL && r->rec_keep == NULL && !r->c->go_backwards;
 }
+
 
 /* Output row of batch b at processing step s (a pointer into the states,
  * or to zeros for a masked step with zero_output_mask). */
@@ -179,6 +187,11 @@ typedef struct sn_rnn_step {
     float *aux;          /* GRU per-step aux rows, row b at aux + b * ld_aux */
     size_t ld_aux;
 } sn_rnn_step;
+
+/* LSTM training step backward with the stacked operand (r->xh): d[x~ | h~]
+ * of step t in one product with [W; U]^T; dh_prev and the step's rows of
+ * dX from it. */
+void sn_rnn_stacked_back(sn_rnn_run *r, const sn_rnn_step *st);
 
 void sn_simple_rnn_step_forward(const sn_rnn_run *r, const sn_rnn_step *st);
 void sn_lstm_step_forward(const sn_rnn_run *r, const sn_rnn_step *st);

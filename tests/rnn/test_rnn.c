@@ -586,48 +586,58 @@ typedef struct grad_case {
     const char *inner;     /* Bidirectional: wrapped class */
     const char *merge;
     int skip_masked;       /* loss ignores masked output steps */
+    int units;             /* 0: 3. Wide enough (units x gates x units > 1024) for the
+                            * GEMM paths, and for LSTM training's stacked [x | h] product */
 } grad_case;
 
 static const grad_case grad_cases[] = {
-    {"rnn seq", SEQNET_LAYER_SIMPLE_RNN, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
-    {"rnn last", SEQNET_LAYER_SIMPLE_RNN, 0, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
+    {"rnn seq", SEQNET_LAYER_SIMPLE_RNN, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
+    {"rnn last", SEQNET_LAYER_SIMPLE_RNN, 0, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
     {"rnn backwards post", SEQNET_LAYER_SIMPLE_RNN, 1, 1, 1, 0, NULL, NULL, 1, 0, 0, 3, NULL,
-     NULL, 0},
+     NULL, 0, 0},
     {"rnn nobias relu b1", SEQNET_LAYER_SIMPLE_RNN, 0, 0, 0, 0, NULL, "relu", 0, 0, 0, 1, NULL,
-     NULL, 1},
+     NULL, 1, 0},
     {"rnn dropout", SEQNET_LAYER_SIMPLE_RNN, 1, 0, 1, 0, NULL, NULL, 0, 0.3, 0.3, 3, NULL, NULL,
-     1},
-    {"lstm seq", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
-    {"lstm last", SEQNET_LAYER_LSTM, 0, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
-    {"lstm backwards", SEQNET_LAYER_LSTM, 0, 1, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
-    {"lstm post mask seq", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 1, 0, 0, 3, NULL, NULL, 0},
-    {"lstm pre mask last", SEQNET_LAYER_LSTM, 0, 0, 1, 0, NULL, NULL, 2, 0, 0, 3, NULL, NULL, 1},
+     1, 0},
+    {"lstm seq", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
+    {"lstm last", SEQNET_LAYER_LSTM, 0, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
+    {"lstm backwards", SEQNET_LAYER_LSTM, 0, 1, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
+    {"lstm post mask seq", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 1, 0, 0, 3, NULL, NULL, 0, 0},
+    {"lstm pre mask last", SEQNET_LAYER_LSTM, 0, 0, 1, 0, NULL, NULL, 2, 0, 0, 3, NULL, NULL, 1, 0},
     {"lstm hard_sigmoid nobias", SEQNET_LAYER_LSTM, 1, 0, 0, 0, "hard_sigmoid", NULL, 0, 0, 0,
-     3, NULL, NULL, 1},
+     3, NULL, NULL, 1, 0},
     {"lstm dropout b1", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 0, 0.25, 0.4, 1, NULL, NULL,
-     1},
-    {"gru after seq", SEQNET_LAYER_GRU, 1, 0, 1, 1, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
-    {"gru before seq", SEQNET_LAYER_GRU, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1},
+     1, 0},
+    {"gru after seq", SEQNET_LAYER_GRU, 1, 0, 1, 1, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
+    {"gru before seq", SEQNET_LAYER_GRU, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL, NULL, 1, 0},
     {"gru after last post mask", SEQNET_LAYER_GRU, 0, 0, 1, 1, NULL, NULL, 1, 0, 0, 3, NULL,
-     NULL, 1},
+     NULL, 1, 0},
     {"gru before backwards pre mask", SEQNET_LAYER_GRU, 1, 1, 1, 0, NULL, NULL, 2, 0, 0, 3,
-     NULL, NULL, 0},
+     NULL, NULL, 0, 0},
     {"gru after hard_sigmoid nobias", SEQNET_LAYER_GRU, 0, 0, 0, 1, "hard_sigmoid", NULL, 0, 0,
-     0, 3, NULL, NULL, 1},
+     0, 3, NULL, NULL, 1, 0},
     {"gru before dropout", SEQNET_LAYER_GRU, 1, 0, 1, 0, NULL, NULL, 0, 0.3, 0.3, 3, NULL, NULL,
-     1},
+     1, 0},
     {"gru after dropout b1", SEQNET_LAYER_GRU, 1, 0, 1, 1, NULL, NULL, 0, 0.3, 0.3, 1, NULL,
-     NULL, 1},
+     NULL, 1, 0},
     {"bidi lstm concat", SEQNET_LAYER_BIDIRECTIONAL, 1, 0, 1, 0, NULL, NULL, 0, 0, 0, 3, "LSTM",
-     "concat", 1},
+     "concat", 1, 0},
     {"bidi gru sum last", SEQNET_LAYER_BIDIRECTIONAL, 0, 0, 1, 1, NULL, NULL, 0, 0, 0, 3, "GRU",
-     "sum", 1},
+     "sum", 1, 0},
     {"bidi rnn mul post mask", SEQNET_LAYER_BIDIRECTIONAL, 1, 0, 1, 0, NULL, NULL, 1, 0, 0, 3,
-     "SimpleRNN", "mul", 0},
+     "SimpleRNN", "mul", 0, 0},
     {"bidi lstm ave pre mask last", SEQNET_LAYER_BIDIRECTIONAL, 0, 0, 1, 0, NULL, NULL, 2, 0, 0,
-     3, "LSTM", "ave", 1},
+     3, "LSTM", "ave", 1, 0},
     {"bidi gru concat backwards dropout", SEQNET_LAYER_BIDIRECTIONAL, 1, 1, 1, 0, NULL, NULL, 0,
-     0.2, 0.2, 2, "GRU", "concat", 1},
+     0.2, 0.2, 2, "GRU", "concat", 1, 0},
+    {"lstm gemm seq post mask dropout", SEQNET_LAYER_LSTM, 1, 0, 1, 0, NULL, NULL, 1, 0.25, 0.3,
+     3, NULL, NULL, 0, 20},
+    {"lstm gemm backwards last", SEQNET_LAYER_LSTM, 0, 1, 1, 0, NULL, NULL, 0, 0, 0, 3, NULL,
+     NULL, 1, 20},
+    {"lstm gemm pre mask nobias", SEQNET_LAYER_LSTM, 1, 0, 0, 0, NULL, NULL, 2, 0, 0, 2, NULL,
+     NULL, 0, 18},
+    {"bidi lstm gemm concat post mask", SEQNET_LAYER_BIDIRECTIONAL, 1, 0, 1, 0, NULL, NULL, 1, 0,
+     0, 3, "LSTM", "concat", 0, 20},
 };
 
 START_TEST(gradcheck_every_layer_and_option)
@@ -642,7 +652,7 @@ START_TEST(gradcheck_every_layer_and_option)
     gc_input in = {gc_sequence(0, 3), 5, NULL, NULL, NULL};
     int ok;
 
-    rnn_opts(&o, 3, gcase->return_sequences);
+    rnn_opts(&o, gcase->units > 0 ? gcase->units : 3, gcase->return_sequences);
     if (gcase->go_backwards)
         gc_opts_int(&o, SEQNET_OPT_GO_BACKWARDS, 1);
     if (!gcase->use_bias)
@@ -921,7 +931,7 @@ START_TEST(agrees_with_pytorch_forward_and_backward)
     golden_free(&c);
     fclose(f);
     ck_assert_msg(st == 0, "malformed golden file");
-    ck_assert_int_eq(n_cases, 8);
+    ck_assert_int_eq(n_cases, 12);
 }
 END_TEST
 
