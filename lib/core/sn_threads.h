@@ -19,7 +19,6 @@ typedef void (*sn_pool_fn)(void *arg, int worker);
 /* A pool of n workers (n - 1 threads; n >= 2). SEQNET_ENOMEM when the
  * memory or a thread cannot be had (nothing is left running then). */
 int sn_pool_new(const sn_alloc *a, int n, sn_pool **out);
-int sn_pool_size(const sn_pool *p);
 /* fn(arg, 0) on the calling thread and fn(arg, k) on worker k, for every k;
  * returns when all have returned. */
 void sn_pool_run(sn_pool *p, sn_pool_fn fn, void *arg);

@@ -115,11 +115,6 @@ int sn_pool_new(const sn_alloc *a, int n, sn_pool **out)
     return SEQNET_OK;
 }
 
-int sn_pool_size(const sn_pool *p)
-{
-    return p == NULL ? 1 : p->n;
-}
-
 void sn_pool_run(sn_pool *p, sn_pool_fn fn, void *arg)
 {
     int spins = 0;

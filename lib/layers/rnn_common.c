@@ -436,42 +436,9 @@ void sn_rnn_recurrent_back(const sn_rnn_run *r, const float *src, size_t ld_src,
 
 /* ---- row operations of the fused passes ------------------------------------ */
 
-SN_RNN_CLONES void sn_rnn_act_inplace(int act, float *x, size_t n)
-{
-    size_t j;
-    switch (act) {
-    case SN_ACT_TANH:
-        for (j = 0; j < n; j++)
-            x[j] = sn_rnn_tanh(x[j]);
-        break;
-    case SN_ACT_SIGMOID:
-        for (j = 0; j < n; j++)
-            x[j] = sn_rnn_sigmoid(x[j]);
-        break;
-    default:
-        for (j = 0; j < n; j++)
-            x[j] = sn_rnn_act(act, x[j]);
-        break;
-    }
-}
-
 SN_RNN_CLONES void sn_rnn_act_into(int act, const float *restrict x, float *restrict y, size_t n)
 {
-    size_t j;
-    switch (act) {
-    case SN_ACT_TANH:
-        for (j = 0; j < n; j++)
-            y[j] = sn_rnn_tanh(x[j]);
-        break;
-    case SN_ACT_SIGMOID:
-        for (j = 0; j < n; j++)
-            y[j] = sn_rnn_sigmoid(x[j]);
-        break;
-    default:
-        for (j = 0; j < n; j++)
-            y[j] = sn_rnn_act(act, x[j]);
-        break;
-    }
+    sn_rnn_act_row_into(act, x, y, n);
 }
 
 SN_RNN_CLONES void sn_rnn_mul_act_grad(int act, const float *restrict a, float *restrict y,
@@ -571,7 +538,8 @@ void sn_rnn_forward(sn_rnn_run *r, sn_rng *rng)
 
     /* Training: the input in time-major order (dropped, with dropout), so
      * that every step's gate rows, h~ rows and aux rows are contiguous
-     * blocks and the one input GEMM writes them in that order. */
+     * blocks and the input GEMM (or, stacked, each step's) writes them in
+     * that order. */
     if (r->training) {
         /* With the stacked operand, x~ goes into the left part of each
          * [x~ | h~] row, and W over U into one block. */

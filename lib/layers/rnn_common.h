@@ -344,8 +344,6 @@ SN_ALWAYS_INLINE void sn_rnn_act_row_into(int act, const float *restrict x, floa
  * into SIMD code (on x86-64 with GCC also an AVX2 clone picked at load
  * time). Element by element they compute exactly what sn_rnn_act and
  * sn_rnn_act_grad compute, whatever the length or alignment of the row. */
-/* x[j] = act(x[j]), j < n */
-void sn_rnn_act_inplace(int act, float *x, size_t n);
 /* y[j] = act(x[j]), j < n; x and y do not overlap */
 void sn_rnn_act_into(int act, const float *x, float *y, size_t n);
 /* y[j] *= act'(from the output a[j]), j < n; a and y do not overlap */
