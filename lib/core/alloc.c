@@ -135,6 +135,24 @@ void *sn_export_malloc(const sn_alloc *a, size_t size)
     return p + SN_EXPORT_HEADER;
 }
 
+void *sn_export_realloc(const sn_alloc *a, void *ptr, size_t new_size)
+{
+    unsigned char *base, *q;
+    export_header h;
+    if (ptr == NULL)
+        return sn_export_malloc(a, new_size);
+    if (new_size > SIZE_MAX - SN_EXPORT_HEADER)
+        return NULL;
+    base = (unsigned char *)ptr - SN_EXPORT_HEADER;
+    memcpy(&h, base, sizeof h);
+    q = h.alloc.realloc(h.alloc.user, base, h.size + SN_EXPORT_HEADER, new_size + SN_EXPORT_HEADER);
+    if (q == NULL)
+        return NULL;
+    h.size = new_size;
+    memcpy(q, &h, sizeof h);
+    return q + SN_EXPORT_HEADER;
+}
+
 SEQNET_API void seqnet_free(void *ptr)
 {
     unsigned char *base;

@@ -67,6 +67,9 @@ void sn_free(const sn_alloc *a, void *ptr);
 int sn_mul_size(size_t count, size_t size, size_t *out);
 /* A block the caller frees with seqnet_free() (keeps a copy of the hooks). */
 void *sn_export_malloc(const sn_alloc *a, size_t size);
+/* Resize a block from sn_export_malloc (NULL: allocate); NULL on failure,
+ * when the old block is left as it was. */
+void *sn_export_realloc(const sn_alloc *a, void *ptr, size_t new_size);
 char *sn_strdup(const sn_alloc *a, const char *s);
 
 /* libc's allocator as an sn_alloc. */

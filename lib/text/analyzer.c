@@ -22,51 +22,20 @@ static const uint8_t ascii_word[128] = {
     0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
 };
 
-static int end_run(const sn_analyzer *an, sn_scratch *sc, const uint8_t *s, size_t start, size_t end,
-                   size_t n_cps)
-{
-    uint32_t id;
-    if (n_cps < 2)
-        return SEQNET_OK;
-    if (an->stop != NULL && an->stop->n > 0 &&
-        sn_strtab_find(an->stop, s + start, end - start, sn_hash_bytes(s + start, end - start), &id))
-        return SEQNET_OK;
-    return sn_spans_push(sc, start, end - start);
-}
+#if defined(__SSE2__)
+#include <emmintrin.h>
 
-/* Split valid UTF-8 `s` into word runs of >= 2 code points (sc->spans). */
-static int word_runs(const sn_analyzer *an, sn_scratch *sc, const uint8_t *s, size_t n)
+/* Bit i set when byte i of the 16 (all < 0x80) is one of [0-9A-Za-z_]:
+ * signed compares are exact below 0x80. */
+static inline unsigned word_bits16(__m128i x)
 {
-    size_t pos = 0, start = 0, n_cps = 0;
-    int rc;
-    sc->n_spans = 0;
-    while (pos < n) {
-        size_t here = pos;
-        int is_word;
-        uint8_t b = s[pos];
-        if (b < 0x80) {
-            is_word = ascii_word[b];
-            pos++;
-        } else {
-            uint32_t cp;
-            (void)sn_utf8_next(s, n, &pos, &cp); /* s is valid: always succeeds */
-            is_word = sn_uni_is_word(cp);
-        }
-        if (is_word) {
-            if (n_cps == 0)
-                start = here;
-            n_cps++;
-        } else if (n_cps > 0) {
-            rc = end_run(an, sc, s, start, here, n_cps);
-            if (rc != SEQNET_OK)
-                return rc;
-            n_cps = 0;
-        }
-    }
-    if (n_cps > 0)
-        return end_run(an, sc, s, start, n, n_cps);
-    return SEQNET_OK;
+    __m128i d = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i u = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+    __m128i l = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('z' + 1)));
+    __m128i us = _mm_cmpeq_epi8(x, _mm_set1_epi8('_'));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(d, u), _mm_or_si128(l, us)));
 }
+#endif
 
 /* Bit i set when byte i of the 8 (all < 0x80) is one of [0-9A-Za-z_]:
  * per-byte range tests by addition (x + 0x80 - c sets bit 7 iff x >= c;
@@ -85,125 +54,238 @@ static unsigned word_bits8(uint64_t w)
     return (unsigned)(((m >> 7) * 0x0102040810204080ull) >> 56);
 }
 
-/* The runs of [0-9A-Za-z_] in ASCII s, 64 bytes at a time: as
- * sn_ascii_runs with the word table, the mask built 8 bytes per step. */
-static size_t word_runs_ascii(const uint8_t *s, size_t n, sn_span *spans)
+/* Lowercase (when `lower`) m <= 64 bytes of ASCII src into dst and return
+ * their word bits; sets *non_ascii (and stops) at a byte >= 0x80. */
+static uint64_t lower_block(const uint8_t *src, uint8_t *dst, size_t m, int lower, int *non_ascii)
 {
-    size_t base, k = 0, start = 0;
-    uint64_t in = 0;
-    for (base = 0; base < n; base += 64) {
-        size_t m = n - base < 64 ? n - base : 64, i = 0;
-        uint64_t w = 0, edges;
-        for (; i + 8 <= m; i += 8) {
-            uint64_t x;
-            memcpy(&x, s + base + i, 8);
-            w |= (uint64_t)word_bits8(x) << i;
+    uint64_t w = 0;
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= m; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
+        if (_mm_movemask_epi8(x) != 0) {
+            *non_ascii = 1;
+            return 0;
         }
-        for (; i < m; i++)
-            w |= (uint64_t)ascii_word[s[base + i]] << i;
-        edges = w ^ ((w << 1) | in);
-        while (edges != 0) {
-            size_t p = base;
-#if defined(__GNUC__)
-            p += (size_t)__builtin_ctzll(edges);
-#else
-            {
-                uint64_t e = edges;
-                while (!(e & 1u)) {
-                    e >>= 1;
-                    p++;
-                }
-            }
+        if (lower) {
+            __m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+                                       _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+            x = _mm_add_epi8(x, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+        }
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), x);
+        w |= (uint64_t)word_bits16(x) << i;
+    }
 #endif
-            if (!in) {
-                start = p;
-            } else {
-                spans[k].off = start;
-                spans[k].len = p - start;
-                k++;
+    for (; i + 8 <= m; i += 8) {
+        const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+        uint64_t x;
+        memcpy(&x, src + i, 8);
+        if (x & hi) {
+            *non_ascii = 1;
+            return 0;
+        }
+        /* per byte x < 0x80: x + 0x3F sets bit 7 iff x >= 'A', x + 0x25
+         * iff x > 'Z'; no carry crosses a byte */
+        if (lower)
+            x += ((x + 0x3F * ones) & ~(x + 0x25 * ones) & hi) >> 2;
+        memcpy(dst + i, &x, 8);
+        w |= (uint64_t)word_bits8(x) << i;
+    }
+    for (; i < m; i++) {
+        uint8_t c = src[i];
+        if (c >= 0x80) {
+            *non_ascii = 1;
+            return 0;
+        }
+        if (lower && c >= 'A' && c <= 'Z')
+            c = (uint8_t)(c + 32);
+        dst[i] = c;
+        w |= (uint64_t)ascii_word[c] << i;
+    }
+    return w;
+}
+
+/* The word bits of m <= 64 bytes at s[pos..] of valid UTF-8 s[0..n): the
+ * bytes of a code point share its \w class. *cont carries the class of the
+ * code point whose continuation bytes start the next block. */
+static uint64_t utf8_block(const uint8_t *s, size_t n, size_t pos, size_t m, int *cont)
+{
+    uint64_t w = 0;
+    size_t i = 0;
+    while (i < m) {
+#if defined(__SSE2__)
+        if (i + 16 <= m) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + pos + i));
+            if (_mm_movemask_epi8(x) == 0) {
+                w |= (uint64_t)word_bits16(x) << i;
+                i += 16;
+                continue;
             }
-            in ^= 1u;
-            edges &= edges - 1;
+        }
+#endif
+        {
+            uint8_t b = s[pos + i];
+            int is_word;
+            if (b < 0x80) {
+                is_word = ascii_word[b];
+            } else if ((b & 0xC0) == 0x80) {
+                is_word = *cont;
+            } else {
+                size_t at = pos + i;
+                uint32_t cp;
+                (void)sn_utf8_next(s, n, &at, &cp); /* s is valid: always succeeds */
+                is_word = sn_uni_is_word(cp);
+                *cont = is_word;
+            }
+            w |= (uint64_t)is_word << i;
+            i++;
         }
     }
-    if (in) {
-        spans[k].off = start;
-        spans[k].len = n - start;
-        k++;
+    return w;
+}
+
+/* Append the runs of set bits of one block's mask to spans: each edge
+ * (a bit that differs from the one before it, *in standing before bit 0)
+ * starts a run when outside one and ends it when inside. A run still open
+ * at the end of the text is closed by the caller. */
+static size_t block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k)
+{
+    uint64_t edges = w ^ ((w << 1) | *in);
+    while (edges != 0) {
+        size_t p = base;
+#if defined(__GNUC__)
+        p += (size_t)__builtin_ctzll(edges);
+#else
+        {
+            uint64_t e = edges;
+            while (!(e & 1u)) {
+                e >>= 1;
+                p++;
+            }
+        }
+#endif
+        if (!*in) {
+            *start = p;
+        } else {
+            spans[k].off = *start;
+            spans[k].len = p - *start;
+            k++;
+        }
+        *in ^= 1u;
+        edges &= edges - 1;
     }
     return k;
 }
 
-/* The pure-ASCII case: sn_ascii_lower, then the runs of [0-9A-Za-z_]
- * found 64 bytes at a time from a bit mask (sn_ascii_runs), then the runs
- * of two or more that are not stop words, hashed (when `hash` or for the
- * stop-word check) and their slots prefetched. ASCII text is valid UTF-8,
- * its str.lower() is the ASCII mapping and its \w the ASCII table, so the
- * features equal the general path's. Returns 0 (and the caller takes the
- * general path) when a byte >= 0x80 shows up. */
-static int ascii_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash, int *rc)
+/* sn_analyze_words in one pass over blocks of 64 bytes: ASCII text is
+ * lowercased into sc->norm while its word bits are made; text with any
+ * byte >= 0x80 is normalized first (sn_text_normalize) and its bits made
+ * per code point where a 16-byte chunk is not ASCII. Runs of [\w] come
+ * from the bit edges; runs of two or more code points that are not stop
+ * words are kept, hashed (when `hash` or for the stop-word check) and
+ * their slots prefetched. str.lower() of ASCII is the ASCII mapping and
+ * \w is the ASCII table there, so both paths give the general features. */
+int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash,
+                     const uint8_t **base)
 {
     const uint8_t *s;
     sn_span *spans;
     uint64_t *hashes;
-    size_t i, k = 0, n_runs, cap_spans = len / 2 + 2;
+    size_t i, k, n_runs, n = len, cap_spans, pos, start = 0;
+    uint64_t in = 0;
+    int rc, non_ascii = 0, cont = 0;
     const sn_strtab *stop = an->stop != NULL && an->stop->n > 0 ? an->stop : NULL;
 
-    if ((*rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1, 1)) != SEQNET_OK ||
-        (*rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, cap_spans, sizeof *sc->spans)) != SEQNET_OK ||
-        (*rc = sn_grow(sc->alloc, (void **)&sc->hashes, &sc->hashes_cap, cap_spans, sizeof *sc->hashes)) != SEQNET_OK)
-        return 1;
-    if (!sn_ascii_lower(text, len, sc->norm, an->lower))
-        return 0;
-    s = sc->norm;
+    sc->n_spans = 0;
+    sc->padded = 0;
+    if (len > (SIZE_MAX - 2 - SN_TEXT_PAD) / 2)
+        return SEQNET_ETOOBIG;
+    cap_spans = len / 2 + 2;
+    if ((rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1 + SN_TEXT_PAD, 1)) != SEQNET_OK ||
+        (rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, cap_spans, sizeof *sc->spans)) != SEQNET_OK)
+        return rc;
     spans = sc->spans;
+    n_runs = 0;
+    for (pos = 0; pos < len; pos += 64) {
+        size_t m = len - pos < 64 ? len - pos : 64;
+        uint64_t w = lower_block(text + pos, sc->norm + pos, m, an->lower, &non_ascii);
+        if (non_ascii)
+            break;
+        n_runs = block_runs(w, pos, &in, &start, spans, n_runs);
+    }
+    if (!non_ascii) {
+        s = sc->norm;
+        memset(sc->norm + len, 0, 1 + SN_TEXT_PAD);
+    } else {
+        rc = sn_text_normalize(sc, text, len, an->lower, an->strict, &s, &n);
+        if (rc != SEQNET_OK)
+            return rc;
+        if (s != sc->norm) { /* not expected (text has a byte >= 0x80), but keep the padding promise */
+            if ((rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, n + 1 + SN_TEXT_PAD, 1)) != SEQNET_OK)
+                return rc;
+            memcpy(sc->norm, s, n);
+            memset(sc->norm + n, 0, 1 + SN_TEXT_PAD);
+            s = sc->norm;
+        }
+        if (n > (SIZE_MAX - 2) / 2)
+            return SEQNET_ETOOBIG;
+        if ((rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, n / 2 + 2, sizeof *sc->spans)) !=
+            SEQNET_OK)
+            return rc;
+        spans = sc->spans;
+        n_runs = 0;
+        in = 0;
+        for (pos = 0; pos < n; pos += 64) {
+            size_t m = n - pos < 64 ? n - pos : 64;
+            n_runs = block_runs(utf8_block(s, n, pos, m, &cont), pos, &in, &start, spans, n_runs);
+        }
+    }
+    if (in) {
+        spans[n_runs].off = start;
+        spans[n_runs].len = n - start;
+        n_runs++;
+    }
+    if ((rc = sn_grow(sc->alloc, (void **)&sc->hashes, &sc->hashes_cap, n_runs + 1, sizeof *sc->hashes)) !=
+        SEQNET_OK)
+        return rc;
     hashes = sc->hashes;
-    n_runs = word_runs_ascii(s, len, spans);
-    /* keep runs of two or more, not stop words; hash and prefetch each */
-    for (i = 0; i < n_runs; i++) {
+    /* keep runs of two or more code points, not stop words; hash and
+     * prefetch each (s is padded: keys of up to 16 bytes are two masked
+     * loads) */
+    for (i = 0, k = 0; i < n_runs; i++) {
         sn_span sp = spans[i];
-        uint64_t h;
+        uint64_t h = 0;
         uint32_t id;
         if (sp.len < 2)
             continue;
-        if (!hash && stop == NULL) {
-            spans[k++] = sp;
-            continue;
+        if (non_ascii && sp.len <= 4) { /* one code point is up to 4 bytes */
+            size_t j, cps = 0;
+            for (j = 0; j < sp.len; j++)
+                cps += (s[sp.off + j] & 0xC0) != 0x80;
+            if (cps < 2)
+                continue;
         }
-        h = sn_hash_bytes(s + sp.off, sp.len);
-        if (stop != NULL && sn_strtab_find(stop, s + sp.off, sp.len, h, &id))
-            continue;
-        if (an->prefetch != NULL)
-            sn_strtab_prefetch(an->prefetch, h);
+        if (hash || stop != NULL) {
+            if (sp.len <= 16) {
+                uint64_t head, tail;
+                sn_key16(s + sp.off, sp.len, 1, &head, &tail);
+                h = sn_hash16(head, tail, sp.len);
+            } else {
+                h = sn_hash_bytes(s + sp.off, sp.len);
+            }
+            if (stop != NULL && sn_strtab_find(stop, s + sp.off, sp.len, h, &id))
+                continue;
+            if (an->prefetch != NULL)
+                sn_strtab_prefetch(an->prefetch, h);
+        }
         spans[k] = sp;
         hashes[k] = h;
         k++;
     }
     sc->n_spans = k;
-    *rc = SEQNET_OK;
-    return 1;
-}
-
-int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash,
-                     const uint8_t **base)
-{
-    const uint8_t *s;
-    size_t n;
-    int rc;
-    sc->n_spans = 0;
-    if (ascii_words(an, sc, text, len, hash, &rc)) {
-        *base = sc->norm;
-        return rc;
-    }
-    sc->n_spans = 0;
-    rc = sn_text_normalize(sc, text, len, an->lower, an->strict, &s, &n);
-    if (rc != SEQNET_OK)
-        return rc;
+    sc->padded = 1;
     *base = s;
-    rc = word_runs(an, sc, s, n);
-    if (rc == SEQNET_OK && hash)
-        rc = sn_hash_spans(sc, s, an->prefetch);
-    return rc;
+    return SEQNET_OK;
 }
 
 int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len,

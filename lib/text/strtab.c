@@ -15,26 +15,35 @@
 
 #include "text/text_internal.h"
 
-static uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
+const uint64_t sn_key_mask[2][17] = {
+    {0x0000000000000000ull, 0x00000000000000ffull, 0x000000000000ffffull,
+     0x0000000000ffffffull, 0x00000000ffffffffull, 0x000000ffffffffffull,
+     0x0000ffffffffffffull, 0x00ffffffffffffffull, 0xffffffffffffffffull,
+     0xffffffffffffffffull, 0xffffffffffffffffull, 0xffffffffffffffffull,
+     0xffffffffffffffffull, 0xffffffffffffffffull, 0xffffffffffffffffull,
+     0xffffffffffffffffull, 0xffffffffffffffffull},
+    {0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull,
+     0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull,
+     0x0000000000000000ull, 0x0000000000000000ull, 0x0000000000000000ull,
+     0x00000000000000ffull, 0x000000000000ffffull, 0x0000000000ffffffull,
+     0x00000000ffffffffull, 0x000000ffffffffffull, 0x0000ffffffffffffull,
+     0x00ffffffffffffffull, 0xffffffffffffffffull},
+};
 
-/* Short strings (most words) hash their zero-padded first 8 bytes and the
- * length through one finalizer; longer ones fold 8-byte words, the last
- * word read overlapping so no byte loop is needed. */
+/* Strings of up to 16 bytes (most words) hash their zero-padded two
+ * 8-byte words and the length through one finalizer (sn_hash16, which
+ * callers holding the words use directly); longer ones fold 8-byte words,
+ * the last word read overlapping so no byte loop is needed. */
 uint64_t sn_hash_bytes(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x243F6A8885A308D3ull ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull);
     uint64_t w;
     size_t left = n;
-    if (n <= 8)
-        return mix64(h ^ sn_head8(p, n));
+    if (n <= 16) {
+        uint64_t head, tail;
+        sn_key16(p, n, 0, &head, &tail);
+        return sn_hash16(head, tail, n);
+    }
     while (left > 8) {
         memcpy(&w, p, 8);
         h = (h ^ w) * 0x87c37b91114253d5ull;
@@ -44,7 +53,7 @@ uint64_t sn_hash_bytes(const uint8_t *p, size_t n)
     }
     memcpy(&w, p + left - 8, 8);
     h ^= w * 0x4cf5ad432745937full;
-    return mix64(h);
+    return sn_mix64(h);
 }
 
 int sn_bytes_cmp(const char *a, size_t na, const char *b, size_t nb)
@@ -67,16 +76,17 @@ void sn_strtab_free(sn_strtab *t)
     sn_free(t->alloc, t->arena);
     sn_free(t->alloc, t->off);
     sn_free(t->alloc, t->len);
-    sn_free(t->alloc, t->slots);
+    sn_free(t->alloc, t->slots_mem);
     sn_strtab_init(t, t->alloc);
 }
 
-static void place(sn_slot *slots, size_t mask, uint64_t h, const uint8_t *s, size_t n, uint32_t id)
+static void place(sn_slot *slots, size_t mask, uint64_t h, const uint8_t *s, size_t n, size_t off, uint32_t id)
 {
     size_t i = (size_t)h & mask;
     while (slots[i].id1 != 0)
         i = (i + 1) & mask;
-    slots[i].head = sn_head8(s, n);
+    sn_key16(s, n < 16 ? n : 16, 0, &slots[i].head, &slots[i].tail);
+    slots[i].off = off;
     slots[i].key = sn_slot_key(h, n);
     slots[i].id1 = id + 1u;
 }
@@ -87,21 +97,25 @@ static int rehash(sn_strtab *t, size_t min_entries)
 {
     size_t n_slots = 64, i;
     sn_slot *slots;
+    void *mem;
     while (n_slots / 2 < min_entries) {
-        if (n_slots > SIZE_MAX / 2 / sizeof(sn_slot))
+        if (n_slots > SIZE_MAX / 2 / sizeof(sn_slot) - 2)
             return SEQNET_ETOOBIG;
         n_slots *= 2;
     }
     if (t->mask != 0 && n_slots <= t->mask + 1)
         return SEQNET_OK;
-    slots = sn_calloc(t->alloc, n_slots, sizeof *slots);
-    if (slots == NULL)
+    /* 64 bytes more than the slots, so they can start on a cache line */
+    mem = sn_calloc(t->alloc, n_slots + 2, sizeof *slots);
+    if (mem == NULL)
         return SEQNET_ENOMEM;
+    slots = (sn_slot *)((char *)mem + ((64u - (uintptr_t)mem % 64u) % 64u));
     for (i = 0; i < t->n; i++) {
         const uint8_t *s = (const uint8_t *)t->arena + t->off[i];
-        place(slots, n_slots - 1, sn_hash_bytes(s, t->len[i]), s, t->len[i], (uint32_t)i);
+        place(slots, n_slots - 1, sn_hash_bytes(s, t->len[i]), s, t->len[i], t->off[i], (uint32_t)i);
     }
-    sn_free(t->alloc, t->slots);
+    sn_free(t->alloc, t->slots_mem);
+    t->slots_mem = mem;
     t->slots = slots;
     t->mask = n_slots - 1;
     return SEQNET_OK;
@@ -128,43 +142,24 @@ int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, u
 {
     size_t i;
     uint32_t key = sn_slot_key(h, n);
-    uint64_t head;
+    uint64_t head, tail;
     if (t->mask == 0)
         return 0;
-    head = sn_head8(s, n);
-    i = (size_t)h & t->mask;
-    for (;;) {
+    sn_key16(s, n < 16 ? n : 16, 0, &head, &tail);
+    if (n <= 16)
+        return sn_strtab_find16(t, head, tail, n, h, id);
+    /* Longer: the first 16 bytes in the slot, the rest compared with the
+     * arena (and, from 255 bytes, where the key clamps the length, the
+     * stored length first). */
+    for (i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
         const sn_slot *sl = &t->slots[i];
         if (sl->id1 == 0)
             return 0;
-        if (sl->key == key && sl->head == head) {
-            uint32_t k = sl->id1 - 1u;
-            /* Up to 8 bytes, key (exact length) and head decide; up to 16,
-             * one more 8-byte word ending at the last byte. */
-            if (n <= 8) {
-                *id = k;
-                return 1;
-            }
-            /* Below 255 bytes the key holds the exact length: no need to
-             * read len[] (one cache miss fewer per lookup). */
-            if (n < 255 || t->len[k] == n) {
-                const char *e = t->arena + t->off[k];
-                int same;
-                if (n <= 16) {
-                    uint64_t x, y;
-                    memcpy(&x, e + n - 8, 8);
-                    memcpy(&y, s + n - 8, 8);
-                    same = x == y;
-                } else {
-                    same = memcmp(e + 8, s + 8, n - 8) == 0;
-                }
-                if (same) {
-                    *id = k;
-                    return 1;
-                }
-            }
+        if (sl->key == key && sl->head == head && sl->tail == tail &&
+            (n < 255 || t->len[sl->id1 - 1u] == n) && memcmp(t->arena + sl->off + 16, s + 16, n - 16) == 0) {
+            *id = sl->id1 - 1u;
+            return 1;
         }
-        i = (i + 1) & t->mask;
     }
 }
 
@@ -206,7 +201,7 @@ int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint3
     t->len[k] = (uint32_t)n;
     t->arena_len += n + 1;
     t->n++;
-    place(t->slots, t->mask, h, s, n, k);
+    place(t->slots, t->mask, h, s, n, t->off[k], k);
     *id = k;
     if (inserted != NULL)
         *inserted = 1;
@@ -225,7 +220,7 @@ void sn_strtab_truncate(sn_strtab *t, size_t n_keep)
     memset(t->slots, 0, (t->mask + 1) * sizeof *t->slots);
     for (i = 0; i < t->n; i++) {
         const uint8_t *s = (const uint8_t *)t->arena + t->off[i];
-        place(t->slots, t->mask, sn_hash_bytes(s, t->len[i]), s, t->len[i], (uint32_t)i);
+        place(t->slots, t->mask, sn_hash_bytes(s, t->len[i]), s, t->len[i], t->off[i], (uint32_t)i);
     }
 }
 

@@ -59,6 +59,7 @@ typedef struct sn_scratch {
     uint64_t *gram_hash; /* ... and its hash, computed ahead for prefetching */
     size_t gram_hash_cap;
     size_t bad_offset;  /* EUTF8: byte offset in the text */
+    int padded;         /* sn_analyze_words: its base has SN_TEXT_PAD zero bytes after the text */
 } sn_scratch;
 
 void sn_scratch_init(sn_scratch *sc, const sn_alloc *a);
@@ -97,12 +98,15 @@ int sn_cpset_has(const sn_cpset *set, uint32_t cp);
 /* ---- string interning hash table (strtab.c) ---------------------------- */
 
 /* Strings live in one arena (no per-string allocation); ids are dense,
- * in insertion order. A slot holds the first 8 bytes of its string, a
- * 24-bit tag from the hash with the length (clamped to 255), and id + 1:
- * strings of up to 8 bytes are found from the slot alone, longer ones
- * compare only their tail with the arena. */
+ * in insertion order. A slot (32 bytes, aligned, so one cache line) holds
+ * the first 16 bytes of its string, its arena offset, a 24-bit tag from
+ * the hash with the length (clamped to 255), and id + 1: strings of up to
+ * 16 bytes are found from the slot alone, longer ones compare the rest
+ * with the arena through the slot's offset (one cache miss, not two). */
 typedef struct sn_slot {
-    uint64_t head;     /* first 8 bytes, zero-padded */
+    uint64_t head;     /* bytes 0..7, zero-padded */
+    uint64_t tail;     /* bytes 8..15, zero-padded (0 up to 8 bytes) */
+    uint64_t off;      /* offset of the string in the arena */
     uint32_t key;      /* hash tag << 8 | min(length, 255) */
     uint32_t id1;      /* id + 1; 0 marks an empty slot */
 } sn_slot;
@@ -114,7 +118,8 @@ typedef struct sn_strtab {
     size_t *off;       /* per id: offset in arena (string is NUL-terminated) */
     uint32_t *len;     /* per id: byte length */
     size_t n, cap;
-    sn_slot *slots;
+    sn_slot *slots;    /* 64-byte aligned inside slots_mem */
+    void *slots_mem;
     size_t mask;       /* n_slots - 1 (power of two), 0 before the first insert */
 } sn_strtab;
 
@@ -162,6 +167,72 @@ static inline void sn_strtab_prefetch(const sn_strtab *t, uint64_t h)
     (void)t;
     (void)h;
 #endif
+}
+
+static inline uint64_t sn_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+/* The hash of a string of up to 16 bytes from its zero-padded first and
+ * second 8 bytes: what sn_hash_bytes returns for it. */
+static inline uint64_t sn_hash16(uint64_t head, uint64_t tail, size_t n)
+{
+    uint64_t h = 0x243F6A8885A308D3ull ^ ((uint64_t)n * 0x9E3779B97F4A7C15ull);
+    return sn_mix64(h ^ head ^ (tail * 0x87c37b91114253d5ull));
+}
+
+/* Bytes a padded buffer keeps readable (and zero) after its text, so that
+ * a span of it can be read as two 8-byte words without a byte loop. */
+#define SN_TEXT_PAD 16
+
+/* For n = 0..16, the bits of bytes [0, n) in the first and in the second
+ * little-endian 8-byte word (strtab.c). */
+extern const uint64_t sn_key_mask[2][17];
+
+/* The zero-padded first and second 8 bytes of p[0..n) for n <= 16. With
+ * `padded`, p[0..16) may be read (its bytes past n are masked off);
+ * otherwise only p[0..n) is touched. */
+static inline void sn_key16(const uint8_t *p, size_t n, int padded, uint64_t *head, uint64_t *tail)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (padded) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        *head = a & sn_key_mask[0][n];
+        *tail = b & sn_key_mask[1][n];
+        return;
+    }
+#else
+    (void)padded;
+#endif
+    *head = sn_head8(p, n < 8 ? n : 8);
+    *tail = n > 8 ? sn_head8(p + 8, n - 8) : 0;
+}
+
+/* sn_strtab_find for a string of at most 16 bytes given by sn_key16. */
+static inline int sn_strtab_find16(const sn_strtab *t, uint64_t head, uint64_t tail, size_t n, uint64_t h,
+                                   uint32_t *id)
+{
+    uint32_t key = sn_slot_key(h, n);
+    size_t i;
+    if (t->mask == 0)
+        return 0;
+    for (i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
+        const sn_slot *sl = &t->slots[i];
+        if (sl->id1 == 0)
+            return 0;
+        if (sl->key == key && sl->head == head && sl->tail == tail) {
+            *id = sl->id1 - 1u;
+            return 1;
+        }
+    }
 }
 
 uint64_t sn_hash_bytes(const uint8_t *p, size_t n);
@@ -213,7 +284,8 @@ int sn_analyze(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_
 
 /* Just the word tokens (after stop words) of one text: sc->spans index
  * *base, and with `hash` sc->hashes holds their sn_hash_bytes (their slots
- * in an->prefetch already prefetched). */
+ * in an->prefetch already prefetched). sc->padded tells whether *base
+ * has SN_TEXT_PAD zero bytes after the text (sn_key16's `padded`). */
 int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text, size_t len, int hash,
                      const uint8_t **base);
 

@@ -291,14 +291,14 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
             *out_len = n;
             return SEQNET_OK;
         }
-        rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, n + 1, 1);
+        rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, n + 1 + SN_TEXT_PAD, 1);
         if (rc != SEQNET_OK)
             return rc;
         for (i = 0; i < n; i++) {
             uint8_t c = s[i];
             sc->norm[i] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
-        sc->norm[n] = 0;
+        memset(sc->norm + n, 0, 1 + SN_TEXT_PAD);
         *out = sc->norm;
         *out_len = n;
         return SEQNET_OK;
@@ -306,9 +306,9 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
 
     /* Output bound: a code point grows at most from 1 input byte to 3 output
      * bytes (an invalid byte becoming U+FFFD); U+0130 is 2 -> 3 bytes. */
-    if (n > (SIZE_MAX - 1) / 3)
+    if (n > (SIZE_MAX - 1 - SN_TEXT_PAD) / 3)
         return SEQNET_ETOOBIG;
-    need = 3 * n + 1;
+    need = 3 * n + 1 + SN_TEXT_PAD;
     rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, need, 1);
     if (rc != SEQNET_OK)
         return rc;
@@ -346,7 +346,7 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
         o += sn_utf8_put(cp, sc->norm + o);
     }
     if (!sigma) {
-        sc->norm[o] = 0;
+        memset(sc->norm + o, 0, 1 + SN_TEXT_PAD);
         *out = sc->norm;
         *out_len = o;
         return SEQNET_OK;
@@ -386,7 +386,7 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
         }
         o += sn_utf8_put(cp, sc->norm + o);
     }
-    sc->norm[o] = 0;
+    memset(sc->norm + o, 0, 1 + SN_TEXT_PAD);
     *out = sc->norm;
     *out_len = o;
     return SEQNET_OK;

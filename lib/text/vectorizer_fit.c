@@ -194,36 +194,48 @@ static int vocab_transform(seqnet_vectorizer *vec, const char *const *texts, con
 
 /* ---- fit ---------------------------------------------------------------------- */
 
+/* One provisional term's counters, together so that counting a document
+ * touches one 16-byte record (one cache line) per distinct term: the total
+ * count, the document frequency (fit refuses UINT32_MAX texts or more) and
+ * 1 + the term's place in the current document's row (0 when absent). */
+typedef struct fit_counts {
+    int64_t tf;
+    uint32_t df;
+    uint32_t mark;
+} fit_counts;
+
 /* Per call: the provisional terms (ids in first-appearance order) with
  * their total counts and document frequencies, the current document's row
- * (distinct ids and counts; mark[id] is 1 + the id's place in it, 0 when
- * absent, and is reset at the end of the document), and with fit_transform
+ * (distinct ids and counts; cnt[id].mark is 1 + the id's place in it, 0
+ * when absent, and is reset at the end of the document), and with fit_transform
  * the provisional rows of every document. */
 typedef struct fit_state {
     seqnet_vectorizer *vec;
     sn_strtab terms;
-    int64_t *tf, *df;
-    uint32_t *mark;
-    size_t cap_tf, cap_df, cap_mark;
+    fit_counts *cnt;              /* per provisional id */
+    size_t cap_cnt;
     uint32_t *row_id, *row_cnt;
     size_t k, cap_row_id, cap_row_cnt;
-    uint32_t *prov_id, *prov_cnt; /* rows back to back */
-    size_t prov_n, cap_prov_id, cap_prov_cnt;
-    size_t *prov_end;             /* per document: end of its row in prov_* */
+    /* With fit_transform, the rows back to back, written straight into
+     * the blocks that become the result: provisional ids (as uint32) in
+     * out_ix, counts in out_val, and each document's end in out_ptr[t + 1].
+     * build_rows turns them into columns in place. */
+    int32_t *out_ix;
+    double *out_val;
+    size_t *out_ptr;
+    size_t out_n, out_cap;
     int rc;
 } fit_state;
 
 static void fit_state_free(const sn_alloc *a, fit_state *st)
 {
     sn_strtab_free(&st->terms);
-    sn_free(a, st->tf);
-    sn_free(a, st->df);
-    sn_free(a, st->mark);
+    sn_free(a, st->cnt);
     sn_free(a, st->row_id);
     sn_free(a, st->row_cnt);
-    sn_free(a, st->prov_id);
-    sn_free(a, st->prov_cnt);
-    sn_free(a, st->prov_end);
+    seqnet_free(st->out_ix);
+    seqnet_free(st->out_val);
+    seqnet_free(st->out_ptr);
 }
 
 /* Grow a zero-filled per-id array. */
@@ -251,11 +263,7 @@ static int fit_term(fit_state *st, const uint8_t *s, size_t n, uint64_t h, uint3
     int inserted, rc = sn_strtab_intern(&st->terms, s, n, h, id, &inserted);
     if (rc == SEQNET_OK && inserted) {
         size_t need = (size_t)*id + 1;
-        rc = grow_zero(a, (void **)&st->tf, &st->cap_tf, need, sizeof *st->tf);
-        if (rc == SEQNET_OK)
-            rc = grow_zero(a, (void **)&st->df, &st->cap_df, need, sizeof *st->df);
-        if (rc == SEQNET_OK)
-            rc = grow_zero(a, (void **)&st->mark, &st->cap_mark, need, sizeof *st->mark);
+        rc = grow_zero(a, (void **)&st->cnt, &st->cap_cnt, need, sizeof *st->cnt);
     }
     return rc;
 }
@@ -263,14 +271,14 @@ static int fit_term(fit_state *st, const uint8_t *s, size_t n, uint64_t h, uint3
 /* Count one occurrence in the current row (room for it reserved). */
 static void row_add(fit_state *st, uint32_t id)
 {
-    uint32_t m = st->mark[id];
+    uint32_t m = st->cnt[id].mark;
     if (m != 0) {
         st->row_cnt[m - 1]++;
         return;
     }
     st->row_id[st->k] = id;
     st->row_cnt[st->k] = 1;
-    st->mark[id] = (uint32_t)++st->k;
+    st->cnt[id].mark = (uint32_t)++st->k;
 }
 
 static int emit_fit(void *user, const uint8_t *s, size_t n, uint64_t h)
@@ -293,26 +301,44 @@ static int end_doc(fit_state *st, size_t t, int keep_rows)
     int binary = st->vec->binary;
     for (j = 0; j < k; j++) {
         uint32_t id = st->row_id[j];
-        st->mark[id] = 0;
-        st->df[id]++;
-        st->tf[id] += binary ? 1 : (int64_t)st->row_cnt[j];
+        fit_counts *c = &st->cnt[id];
+        c->mark = 0;
+        c->df++;
+        c->tf += binary ? 1 : (int64_t)st->row_cnt[j];
     }
     st->k = 0;
     if (!keep_rows)
         return SEQNET_OK;
-    if (st->prov_n + k > st->cap_prov_id || st->prov_n + k > st->cap_prov_cnt) {
-        int rc = sn_grow(a, (void **)&st->prov_id, &st->cap_prov_id, st->prov_n + k, sizeof *st->prov_id);
-        if (rc == SEQNET_OK)
-            rc = sn_grow(a, (void **)&st->prov_cnt, &st->cap_prov_cnt, st->prov_n + k, sizeof *st->prov_cnt);
-        if (rc != SEQNET_OK)
-            return rc;
+    if (st->out_n + k > st->out_cap) {
+        /* double the capacity (both blocks: a failure leaves the larger
+         * one as it was, harmless) */
+        size_t cap = st->out_cap < 4096 ? 4096 : st->out_cap, bytes;
+        void *p;
+        while (cap < st->out_n + k) {
+            if (cap > SIZE_MAX / 2)
+                return SEQNET_ETOOBIG;
+            cap *= 2;
+        }
+        if (sn_mul_size(cap, sizeof *st->out_val, &bytes) != 0)
+            return SEQNET_ETOOBIG;
+        if ((p = sn_export_realloc(a, st->out_ix, cap * sizeof *st->out_ix)) == NULL)
+            return SEQNET_ENOMEM;
+        st->out_ix = p;
+        if ((p = sn_export_realloc(a, st->out_val, bytes)) == NULL)
+            return SEQNET_ENOMEM;
+        st->out_val = p;
+        st->out_cap = cap;
     }
-    if (k > 0) {
-        memcpy(st->prov_id + st->prov_n, st->row_id, k * sizeof *st->prov_id);
-        memcpy(st->prov_cnt + st->prov_n, st->row_cnt, k * sizeof *st->prov_cnt);
+    {
+        uint32_t *ix = (uint32_t *)st->out_ix + st->out_n;
+        double *val = st->out_val + st->out_n;
+        for (j = 0; j < k; j++) {
+            ix[j] = st->row_id[j];
+            val[j] = (double)st->row_cnt[j];
+        }
     }
-    st->prov_n += k;
-    st->prov_end[t] = st->prov_n;
+    st->out_n += k;
+    st->out_ptr[t + 1] = st->out_n;
     return SEQNET_OK;
 }
 
@@ -330,8 +356,12 @@ static int fit_count(seqnet_vectorizer *vec, fit_state *st, const char *const *t
     sn_scratch_init(&sc, a);
     sn_vectorizer_analyzer(vec, &an);
     an.prefetch = &st->terms;
-    if (keep_rows && (st->prov_end = sn_malloc(a, (n_texts > 0 ? n_texts : 1) * sizeof *st->prov_end)) == NULL)
-        rc = SEQNET_ENOMEM;
+    if (keep_rows) {
+        if ((st->out_ptr = sn_export_malloc(a, (n_texts + 1) * sizeof *st->out_ptr)) == NULL)
+            rc = SEQNET_ENOMEM;
+        else
+            st->out_ptr[0] = 0;
+    }
     for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
         size_t len;
         const uint8_t *text = sn_text_at(texts, lengths, t, &len), *base;
@@ -350,11 +380,19 @@ static int fit_count(seqnet_vectorizer *vec, fit_state *st, const char *const *t
             if (rc == SEQNET_OK)
                 rc = sn_grow(a, (void **)&ids, &cap_ids, sc.n_spans + 1, sizeof *ids);
             for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
-                rc = fit_term(st, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &ids[i]);
+                const uint8_t *w = base + sc.spans[i].off;
+                size_t n = sc.spans[i].len;
+                uint64_t head, tail;
+                int known = 0;
+                /* Known words up to 16 bytes: found inline from the slot. */
+                if (n <= 16) {
+                    sn_key16(w, n, sc.padded, &head, &tail);
+                    known = sn_strtab_find16(&st->terms, head, tail, n, sc.hashes[i], &ids[i]);
+                }
+                if (!known)
+                    rc = fit_term(st, w, n, sc.hashes[i], &ids[i]);
 #if defined(__GNUC__)
-                __builtin_prefetch(&st->mark[ids[i]]);
-                __builtin_prefetch(&st->tf[ids[i]]);
-                __builtin_prefetch(&st->df[ids[i]]);
+                __builtin_prefetch(&st->cnt[ids[i]]);
 #endif
             }
             for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++)
@@ -420,11 +458,11 @@ static int build_vocab(seqnet_vectorizer *vec, fit_state *st, size_t n_docs, int
     }
     for (i = 0; i < n; i++) {
         term_ref r;
-        double df = (double)st->df[i];
+        double df = (double)st->cnt[i].df;
         r.s = sn_strtab_str(&st->terms, (uint32_t)i);
         r.len = st->terms.len[i];
         r.id = (uint32_t)i;
-        r.tf = st->tf[i];
+        r.tf = st->cnt[i].tf;
         if (df <= hi && df >= lo)
             keep[n_keep++] = r;
         else
@@ -475,71 +513,120 @@ static int compute_idf(seqnet_vectorizer *vec, const int64_t *df_by_col, size_t 
     return SEQNET_OK;
 }
 
-/* The rows of fit_transform from the provisional rows: each row is
- * remapped to columns as (column << 32 | count) entries, sorted in L1 by
- * sn_sort_keys and written once, in order, straight into the
- * seqnet_free() blocks handed to the caller (their size is known: the
- * kept document frequencies add up to the entry count). */
-static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_of, const int64_t *df_col,
-                      size_t n_cols, size_t n_rows, sn_csr *m)
+static unsigned ctz64(uint64_t x) /* x != 0 */
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* The rows of fit_transform from the provisional rows, in place in the
+ * blocks handed to the caller. A row's columns are distinct, so instead of
+ * sorting them they are marked in a bitmap over the columns (with a
+ * summary bit per 64-bit word) and their counts parked in a per-column
+ * array; walking the set bits in order then writes the row sorted. The row
+ * is read whole before it is written from its new start, which pruned
+ * entries of earlier rows may have moved left (never right). */
+static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_of, size_t n_cols,
+                      size_t n_rows, sn_csr *m)
 {
     const sn_alloc *a = &vec->obj.alloc;
-    size_t *indptr = NULL, nnz = 0, r, j, c, b, o = 0, max_row = 1;
-    uint64_t *keys = NULL, *tmp = NULL;
-    int32_t *indices = NULL;
-    double *data = NULL;
-    unsigned bits = sn_bits_for(n_cols);
+    size_t *indptr = st->out_ptr, r, j, b, o = 0;
+    size_t n_w1 = (n_cols + 63) / 64, n_w2 = (n_w1 + 63) / 64;
+    uint64_t *bits1 = NULL, *bits2 = NULL;
+    uint32_t *cnt_col = NULL;
+    const uint32_t *prov = (const uint32_t *)st->out_ix;
+    int32_t *indices;
+    double *data;
     int rc = SEQNET_OK, finish = vec->kind != SEQNET_VECTORIZER_COUNT || vec->binary;
 
-    for (c = 0; c < n_cols; c++)
-        nnz += (size_t)df_col[c];
-    for (r = 0, b = 0; r < n_rows; r++) {
-        if (st->prov_end[r] - b > max_row)
-            max_row = st->prov_end[r] - b;
-        b = st->prov_end[r];
+    /* an empty result still hands over two (one-element) blocks */
+    if (st->out_cap == 0) {
+        if ((st->out_ix = sn_export_malloc(a, sizeof *st->out_ix)) == NULL ||
+            (st->out_val = sn_export_malloc(a, sizeof *st->out_val)) == NULL)
+            return SEQNET_ENOMEM;
+        st->out_cap = 1;
+        prov = (const uint32_t *)st->out_ix;
     }
-    indptr = sn_export_malloc(a, (n_rows + 1) * sizeof *indptr);
-    indices = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *indices);
-    data = sn_export_malloc(a, (nnz > 0 ? nnz : 1) * sizeof *data);
-    keys = sn_malloc(a, max_row * sizeof *keys);
-    tmp = sn_malloc(a, max_row * sizeof *tmp);
-    if (indptr == NULL || indices == NULL || data == NULL || keys == NULL || tmp == NULL)
+    indices = st->out_ix;
+    data = st->out_val;
+    bits1 = sn_calloc(a, n_w1 > 0 ? n_w1 : 1, sizeof *bits1);
+    bits2 = sn_calloc(a, n_w2 > 0 ? n_w2 : 1, sizeof *bits2);
+    cnt_col = sn_malloc(a, (n_cols > 0 ? n_cols : 1) * sizeof *cnt_col);
+    if (bits1 == NULL || bits2 == NULL || cnt_col == NULL)
         rc = SEQNET_ENOMEM;
-    if (rc == SEQNET_OK)
-        indptr[0] = 0;
     for (r = 0, b = 0; r < n_rows && rc == SEQNET_OK; r++) {
-        size_t e = st->prov_end[r], k = 0;
+        size_t e = indptr[r + 1], k = 0, w2;
         for (j = b; j < e; j++) {
-            int32_t col = col_of[st->prov_id[j]];
-            if (col >= 0)
-                keys[k++] = (uint64_t)(uint32_t)col << 32 | st->prov_cnt[j];
+            int32_t col = col_of[prov[j]];
+            if (col >= 0) {
+                size_t c = (size_t)col;
+                bits1[c >> 6] |= 1ull << (c & 63);
+                bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
+                cnt_col[c] = (uint32_t)data[j];
+            }
         }
         b = e;
-        sn_sort_keys(keys, tmp, k, bits);
-        for (j = 0; j < k; j++) {
-            indices[o + j] = (int32_t)(keys[j] >> 32);
-            data[o + j] = (double)(uint32_t)keys[j];
+        for (w2 = 0; w2 < n_w2; w2++) {
+            uint64_t x2 = bits2[w2];
+            if (x2 == 0)
+                continue;
+            bits2[w2] = 0;
+            do {
+                size_t w1 = w2 * 64 + ctz64(x2);
+                uint64_t x1 = bits1[w1];
+                bits1[w1] = 0;
+                x2 &= x2 - 1;
+                do {
+                    size_t c = w1 * 64 + ctz64(x1);
+                    x1 &= x1 - 1;
+                    indices[o + k] = (int32_t)c;
+                    data[o + k] = (double)cnt_col[c];
+                    k++;
+                } while (x1 != 0);
+            } while (x2 != 0);
         }
         if (finish)
             rc = sn_vectorizer_finish_row(vec, indices + o, data + o, k);
         o += k;
         indptr[r + 1] = o;
     }
-    sn_free(a, keys);
-    sn_free(a, tmp);
-    if (rc == SEQNET_OK) {
-        m->indptr = indptr;
-        m->indices = indices;
-        m->data = data;
-        m->n_rows = n_rows;
-        m->nnz = nnz;
-        m->exported = 1;
-    } else {
-        seqnet_free(indptr);
-        seqnet_free(indices);
-        seqnet_free(data);
+    sn_free(a, bits1);
+    sn_free(a, bits2);
+    sn_free(a, cnt_col);
+    if (rc != SEQNET_OK)
+        return rc;
+    /* give back what pruning and the doubling left unused (a shrink that
+     * fails is reported like any failed allocation: the hooks said no) */
+    if (st->out_cap - o > st->out_cap / 8) {
+        size_t keep = o > 0 ? o : 1;
+        void *p = sn_export_realloc(a, st->out_ix, keep * sizeof *st->out_ix);
+        if (p == NULL)
+            return SEQNET_ENOMEM;
+        st->out_ix = p;
+        if ((p = sn_export_realloc(a, st->out_val, keep * sizeof *st->out_val)) == NULL)
+            return SEQNET_ENOMEM;
+        st->out_val = p;
+        st->out_cap = keep;
     }
-    return rc;
+    m->indptr = st->out_ptr;
+    m->indices = st->out_ix;
+    m->data = st->out_val;
+    m->n_rows = n_rows;
+    m->nnz = o;
+    m->exported = 1;
+    st->out_ptr = NULL;
+    st->out_ix = NULL;
+    st->out_val = NULL;
+    st->out_cap = 0;
+    return SEQNET_OK;
 }
 
 /* The whole fit; on success vec holds the new state and, when m is not
@@ -596,7 +683,7 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
     sn_strtab_init(&vocab, a);
     sn_strtab_init(&pruned, a);
     rc = SEQNET_OK;
-    if (m != NULL && n_texts >= UINT32_MAX)
+    if (n_texts >= UINT32_MAX)
         rc = sn_error(&vec->obj, SEQNET_ETOOBIG, "more than %u texts", (unsigned)UINT32_MAX - 1u);
     if (rc == SEQNET_OK)
         rc = fit_count(vec, &st, texts, lengths, n_texts, m != NULL);
@@ -612,13 +699,13 @@ static int fit_impl(seqnet_vectorizer *vec, const char *const *texts, const size
         rc = SEQNET_ENOMEM;
     for (i = 0; rc == SEQNET_OK && i < st.terms.n; i++)
         if (col_of[i] >= 0)
-            df_col[col_of[i]] = st.df[i];
+            df_col[col_of[i]] = st.cnt[i].df;
     if (rc == SEQNET_OK)
         rc = compute_idf(vec, df_col, vocab.n, n_texts, &idf);
     if (rc == SEQNET_OK && m != NULL) {
         double *old_idf = vec->idf;
         vec->idf = idf; /* finish_row reads vec->idf */
-        rc = build_rows(vec, &st, col_of, df_col, vocab.n, n_texts, m);
+        rc = build_rows(vec, &st, col_of, vocab.n, n_texts, m);
         vec->idf = old_idf;
     }
     if (rc == SEQNET_OK) {
