@@ -144,36 +144,33 @@ static uint64_t utf8_block(const uint8_t *s, size_t n, size_t pos, size_t m, int
     return w;
 }
 
-/* Append the runs of set bits of one block's mask to spans: each edge
- * (a bit that differs from the one before it, *in standing before bit 0)
- * starts a run when outside one and ends it when inside. A run still open
- * at the end of the text is closed by the caller. */
+/* Append the runs of set bits of one 64-bit block's mask to spans. With
+ * p the bits before (bit 0 preceded by *in), run starts are w & ~p and
+ * run ends (the first clear bit after a run) ~w & p, taken in pairs; a run
+ * open at *start from an earlier block takes the first end. A run still
+ * open at the end of the text is closed by the caller. */
 static size_t block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k)
 {
-    uint64_t edges = w ^ ((w << 1) | *in);
-    while (edges != 0) {
-        size_t p = base;
-#if defined(__GNUC__)
-        p += (size_t)__builtin_ctzll(edges);
-#else
-        {
-            uint64_t e = edges;
-            while (!(e & 1u)) {
-                e >>= 1;
-                p++;
-            }
-        }
-#endif
-        if (!*in) {
-            *start = p;
-        } else {
-            spans[k].off = *start;
-            spans[k].len = p - *start;
-            k++;
-        }
-        *in ^= 1u;
-        edges &= edges - 1;
+    uint64_t before = (w << 1) | *in, starts = w & ~before, ends = ~w & before;
+    if (*in && ends != 0) {
+        spans[k].off = *start;
+        spans[k].len = base + sn_ctz64(ends) - *start;
+        k++;
+        ends &= ends - 1;
     }
+    while (starts != 0) {
+        size_t b = base + sn_ctz64(starts);
+        starts &= starts - 1;
+        if (ends == 0) { /* open at the end of the block */
+            *start = b;
+            break;
+        }
+        spans[k].off = b;
+        spans[k].len = base + sn_ctz64(ends) - b;
+        k++;
+        ends &= ends - 1;
+    }
+    *in = w >> 63;
     return k;
 }
 

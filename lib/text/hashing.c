@@ -27,7 +27,11 @@ uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed)
 
     for (i = 0; i < nblocks; i++) {
         const uint8_t *b = data + 4 * i;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&k, b, 4);
+#else
         k = (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+#endif
         k *= c1;
         k = rotl32(k, 15);
         k *= c2;
@@ -66,9 +70,6 @@ typedef struct hash_state {
     int alternate_sign;
     uint64_t *keys, *tmp;
     size_t k, cap_keys, cap_tmp;
-    int32_t *cols;
-    double *vals;
-    size_t cap_c, cap_v;
 } hash_state;
 
 static uint64_t hash_key(const hash_state *st, const uint8_t *s, size_t n)
@@ -115,7 +116,9 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     sn_scratch sc;
     sn_analyzer an;
     hash_state st;
-    size_t t, i;
+    size_t t, i, n_w2 = 0, total = 0;
+    uint64_t *bits1 = NULL, *bits2 = NULL;
+    int32_t *sum_col = NULL;
     unsigned bits;
     int rc = SEQNET_OK, words_only = vec->ngram_min == 1 && vec->ngram_max == 1;
 
@@ -128,6 +131,28 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     st.n_features = vec->n_features;
     st.alternate_sign = vec->alternate_sign;
     bits = sn_bits_for((size_t)vec->n_features);
+    /* Rows are ordered by a bitmap walk (below) when the texts are large
+     * enough to pay for its tables (a short message is sorted instead: it
+     * must cost what the message costs), and n_features is at most 2^22
+     * (16 MiB of sums); otherwise by sorting. */
+    for (t = 0; t < n_texts; t++) {
+        size_t len;
+        (void)sn_text_at(texts, lengths, t, &len);
+        total += len;
+    }
+    if (vec->n_features <= ((int64_t)1 << 22) && total >= (size_t)vec->n_features / 4) {
+        size_t nf = (size_t)vec->n_features;
+        n_w2 = ((nf + 63) / 64 + 63) / 64;
+        bits1 = sn_calloc(a, (nf + 63) / 64, sizeof *bits1);
+        bits2 = sn_calloc(a, n_w2, sizeof *bits2);
+        sum_col = sn_malloc(a, nf * sizeof *sum_col);
+        if (bits1 == NULL || bits2 == NULL || sum_col == NULL) {
+            sn_free(a, bits1);
+            sn_free(a, bits2);
+            sn_free(a, sum_col);
+            return SEQNET_ENOMEM;
+        }
+    }
     sn_scratch_init(&sc, a);
     sn_vectorizer_analyzer(vec, &an);
     for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
@@ -151,41 +176,72 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
         }
         if (rc != SEQNET_OK)
             break;
-        sn_sort_keys(st.keys, st.tmp, st.k, bits);
-        rc = sn_grow(a, (void **)&st.cols, &st.cap_c, st.k + 1, sizeof *st.cols);
-        if (rc == SEQNET_OK)
-            rc = sn_grow(a, (void **)&st.vals, &st.cap_v, st.k + 1, sizeof *st.vals);
-        if (rc != SEQNET_OK)
+        if ((rc = sn_csr_reserve(a, m, m->nnz + st.k)) != SEQNET_OK)
             break;
-        for (i = 0; i < st.k; i++) { /* sum duplicates, keep zeros */
-            int32_t col = (int32_t)(st.keys[i] >> 32);
-            double v = (st.keys[i] & 1u) ? -1.0 : 1.0;
-            if (k > 0 && st.cols[k - 1] == col) {
-                st.vals[k - 1] += v;
-            } else {
-                st.cols[k] = col;
-                st.vals[k] = v;
-                k++;
+        if (bits1 != NULL && st.k < INT32_MAX) {
+            /* Mark the columns in a two-level bitmap and sum their values
+             * in sum_col (set at a column's first touch), then walk the set
+             * bits: the row comes out in column order with duplicates
+             * summed (a sum of 0 stays, as an explicit zero). */
+            int32_t *cols = m->indices + m->nnz;
+            double *vals = m->data + m->nnz;
+            size_t w2;
+            for (i = 0; i < st.k; i++) {
+                size_t c = (size_t)(st.keys[i] >> 32);
+                int32_t v = (st.keys[i] & 1u) ? -1 : 1;
+                uint64_t bit = 1ull << (c & 63);
+                if (bits1[c >> 6] & bit) {
+                    sum_col[c] += v;
+                } else {
+                    bits1[c >> 6] |= bit;
+                    bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
+                    sum_col[c] = v;
+                }
+            }
+            for (w2 = 0; w2 < n_w2; w2++) {
+                uint64_t x2 = bits2[w2];
+                if (x2 == 0)
+                    continue;
+                bits2[w2] = 0;
+                do {
+                    size_t w1 = w2 * 64 + sn_ctz64(x2);
+                    uint64_t x1 = bits1[w1];
+                    bits1[w1] = 0;
+                    x2 &= x2 - 1;
+                    do {
+                        size_t c = w1 * 64 + sn_ctz64(x1);
+                        x1 &= x1 - 1;
+                        cols[k] = (int32_t)c;
+                        vals[k] = (double)sum_col[c];
+                        k++;
+                    } while (x1 != 0);
+                } while (x2 != 0);
+            }
+        } else {
+            sn_sort_keys(st.keys, st.tmp, st.k, bits);
+            for (i = 0; i < st.k; i++) { /* sum duplicates, keep zeros */
+                int32_t col = (int32_t)(st.keys[i] >> 32);
+                double v = (st.keys[i] & 1u) ? -1.0 : 1.0;
+                if (k > 0 && m->indices[m->nnz + k - 1] == col) {
+                    m->data[m->nnz + k - 1] += v;
+                } else {
+                    m->indices[m->nnz + k] = col;
+                    m->data[m->nnz + k] = v;
+                    k++;
+                }
             }
         }
-        rc = sn_vectorizer_finish_row(vec, st.cols, st.vals, k);
-        if (rc == SEQNET_OK && (m->nnz + k > m->cap_nnz_i || m->nnz + k > m->cap_nnz_d)) {
-            rc = sn_grow(a, (void **)&m->indices, &m->cap_nnz_i, m->nnz + k, sizeof *m->indices);
-            if (rc == SEQNET_OK)
-                rc = sn_grow(a, (void **)&m->data, &m->cap_nnz_d, m->nnz + k, sizeof *m->data);
-        }
-        if (rc == SEQNET_OK && k > 0) {
-            memcpy(m->indices + m->nnz, st.cols, k * sizeof *st.cols);
-            memcpy(m->data + m->nnz, st.vals, k * sizeof *st.vals);
+        rc = sn_vectorizer_finish_row(vec, m->indices + m->nnz, m->data + m->nnz, k);
+        if (rc == SEQNET_OK)
             m->nnz += k;
-        }
         if (rc == SEQNET_OK)
             rc = sn_csr_end_row(a, m);
     }
     sn_free(a, st.keys);
     sn_free(a, st.tmp);
-    sn_free(a, st.cols);
-    sn_free(a, st.vals);
+    sn_free(a, bits1);
+    sn_free(a, bits2);
+    sn_free(a, sum_col);
     sn_scratch_free(&sc);
     return rc;
 }

@@ -169,6 +169,21 @@ static inline void sn_strtab_prefetch(const sn_strtab *t, uint64_t h)
 #endif
 }
 
+/* The index of the lowest set bit of x != 0. */
+static inline unsigned sn_ctz64(uint64_t x)
+{
+#if defined(__GNUC__)
+    return (unsigned)__builtin_ctzll(x);
+#else
+    unsigned n = 0;
+    while (!(x & 1u)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
 static inline uint64_t sn_mix64(uint64_t h)
 {
     h ^= h >> 33;

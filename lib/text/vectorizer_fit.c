@@ -37,15 +37,46 @@ void sn_csr_free(const sn_alloc *a, sn_csr *m)
     memset(m, 0, sizeof *m);
 }
 
+/* The CSR arrays are grown as seqnet_free() blocks from the start, so the
+ * result is handed over without a copy (m->exported). Capacity doubles. */
+static int export_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t new_cap, bytes;
+    void *p;
+    if (need <= *cap)
+        return SEQNET_OK;
+    new_cap = *cap < 16 ? 16 : *cap;
+    while (new_cap < need) {
+        if (new_cap > SIZE_MAX / 2)
+            return SEQNET_ETOOBIG;
+        new_cap *= 2;
+    }
+    if (sn_mul_size(new_cap, elem, &bytes) != 0)
+        return SEQNET_ETOOBIG;
+    if ((p = sn_export_realloc(a, *buf, bytes)) == NULL)
+        return SEQNET_ENOMEM;
+    *buf = p;
+    *cap = new_cap;
+    return SEQNET_OK;
+}
+
+int sn_csr_reserve(const sn_alloc *a, sn_csr *m, size_t nnz)
+{
+    int rc;
+    if (nnz <= m->cap_nnz_i && nnz <= m->cap_nnz_d)
+        return SEQNET_OK;
+    m->exported = 1;
+    if ((rc = export_grow(a, (void **)&m->indices, &m->cap_nnz_i, nnz, sizeof *m->indices)) != SEQNET_OK)
+        return rc;
+    return export_grow(a, (void **)&m->data, &m->cap_nnz_d, nnz, sizeof *m->data);
+}
+
 int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v)
 {
     int rc;
-    if (m->nnz == m->cap_nnz_i || m->nnz == m->cap_nnz_d) {
-        if ((rc = sn_grow(a, (void **)&m->indices, &m->cap_nnz_i, m->nnz + 1, sizeof *m->indices)) != SEQNET_OK)
+    if (m->nnz == m->cap_nnz_i || m->nnz == m->cap_nnz_d)
+        if ((rc = sn_csr_reserve(a, m, m->nnz + 1)) != SEQNET_OK)
             return rc;
-        if ((rc = sn_grow(a, (void **)&m->data, &m->cap_nnz_d, m->nnz + 1, sizeof *m->data)) != SEQNET_OK)
-            return rc;
-    }
     m->indices[m->nnz] = col;
     m->data[m->nnz] = v;
     m->nnz++;
@@ -55,13 +86,11 @@ int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v)
 int sn_csr_end_row(const sn_alloc *a, sn_csr *m)
 {
     int rc;
-    if (m->n_rows == 0 && m->cap_rows == 0) {
-        if ((rc = sn_grow(a, (void **)&m->indptr, &m->cap_rows, 2, sizeof *m->indptr)) != SEQNET_OK)
-            return rc;
-        m->indptr[0] = 0;
-    }
-    if ((rc = sn_grow(a, (void **)&m->indptr, &m->cap_rows, m->n_rows + 2, sizeof *m->indptr)) != SEQNET_OK)
+    m->exported = 1;
+    if ((rc = export_grow(a, (void **)&m->indptr, &m->cap_rows, m->n_rows + 2, sizeof *m->indptr)) != SEQNET_OK)
         return rc;
+    if (m->n_rows == 0)
+        m->indptr[0] = 0;
     m->n_rows++;
     m->indptr[m->n_rows] = m->nnz;
     return SEQNET_OK;
@@ -73,7 +102,12 @@ static int csr_export(const sn_alloc *a, sn_csr *m, size_t n_rows, size_t **indp
 {
     size_t nnz = m->nnz, i;
     size_t *p;
-    if (m->exported) { /* built in place: hand the blocks over */
+    if (m->exported && m->indptr != NULL && m->n_rows == n_rows) { /* built in place: hand them over */
+        /* rows without entries leave indices and data unallocated */
+        if (m->indices == NULL && (m->indices = sn_export_malloc(a, sizeof *m->indices)) == NULL)
+            return SEQNET_ENOMEM;
+        if (m->data == NULL && (m->data = sn_export_malloc(a, sizeof *m->data)) == NULL)
+            return SEQNET_ENOMEM;
         *indptr = m->indptr;
         *indices = m->indices;
         *data = m->data;
@@ -513,20 +547,6 @@ static int compute_idf(seqnet_vectorizer *vec, const int64_t *df_by_col, size_t 
     return SEQNET_OK;
 }
 
-static unsigned ctz64(uint64_t x) /* x != 0 */
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(x);
-#else
-    unsigned n = 0;
-    while (!(x & 1u)) {
-        x >>= 1;
-        n++;
-    }
-    return n;
-#endif
-}
-
 /* The rows of fit_transform from the provisional rows, in place in the
  * blocks handed to the caller. A row's columns are distinct, so instead of
  * sorting them they are marked in a bitmap over the columns (with a
@@ -580,12 +600,12 @@ static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_
                 continue;
             bits2[w2] = 0;
             do {
-                size_t w1 = w2 * 64 + ctz64(x2);
+                size_t w1 = w2 * 64 + sn_ctz64(x2);
                 uint64_t x1 = bits1[w1];
                 bits1[w1] = 0;
                 x2 &= x2 - 1;
                 do {
-                    size_t c = w1 * 64 + ctz64(x1);
+                    size_t c = w1 * 64 + sn_ctz64(x1);
                     x1 &= x1 - 1;
                     indices[o + k] = (int32_t)c;
                     data[o + k] = (double)cnt_col[c];

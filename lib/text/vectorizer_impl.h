@@ -41,10 +41,12 @@ typedef struct sn_csr {
     int32_t *indices;
     double *data;
     size_t n_rows, nnz, cap_rows, cap_nnz_i, cap_nnz_d;
-    int exported; /* the three arrays are seqnet_free() blocks, final size */
+    int exported; /* the arrays are seqnet_free() blocks (sn_csr_reserve / end_row make them so) */
 } sn_csr;
 
 void sn_csr_free(const sn_alloc *a, sn_csr *m);
+/* Room for nnz entries (the arrays are seqnet_free() blocks: exported). */
+int sn_csr_reserve(const sn_alloc *a, sn_csr *m, size_t nnz);
 int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v);
 int sn_csr_end_row(const sn_alloc *a, sn_csr *m);
 /* Apply binary / sublinear / idf / norm to the entries of one row. */
