@@ -144,36 +144,6 @@ static uint64_t utf8_block(const uint8_t *s, size_t n, size_t pos, size_t m, int
     return w;
 }
 
-/* Append the runs of set bits of one 64-bit block's mask to spans. With
- * p the bits before (bit 0 preceded by *in), run starts are w & ~p and
- * run ends (the first clear bit after a run) ~w & p, taken in pairs; a run
- * open at *start from an earlier block takes the first end. A run still
- * open at the end of the text is closed by the caller. */
-static size_t block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k)
-{
-    uint64_t before = (w << 1) | *in, starts = w & ~before, ends = ~w & before;
-    if (*in && ends != 0) {
-        spans[k].off = *start;
-        spans[k].len = base + sn_ctz64(ends) - *start;
-        k++;
-        ends &= ends - 1;
-    }
-    while (starts != 0) {
-        size_t b = base + sn_ctz64(starts);
-        starts &= starts - 1;
-        if (ends == 0) { /* open at the end of the block */
-            *start = b;
-            break;
-        }
-        spans[k].off = b;
-        spans[k].len = base + sn_ctz64(ends) - b;
-        k++;
-        ends &= ends - 1;
-    }
-    *in = w >> 63;
-    return k;
-}
-
 /* sn_analyze_words in one pass over blocks of 64 bytes: ASCII text is
  * lowercased into sc->norm while its word bits are made; text with any
  * byte >= 0x80 is normalized first (sn_text_normalize) and its bits made
@@ -208,7 +178,7 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         uint64_t w = lower_block(text + pos, sc->norm + pos, m, an->lower, &non_ascii);
         if (non_ascii)
             break;
-        n_runs = block_runs(w, pos, &in, &start, spans, n_runs);
+        n_runs = sn_block_runs(w, pos, &in, &start, spans, n_runs);
     }
     if (!non_ascii) {
         s = sc->norm;
@@ -234,7 +204,7 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         in = 0;
         for (pos = 0; pos < n; pos += 64) {
             size_t m = n - pos < 64 ? n - pos : 64;
-            n_runs = block_runs(utf8_block(s, n, pos, m, &cont), pos, &in, &start, spans, n_runs);
+            n_runs = sn_block_runs(utf8_block(s, n, pos, m, &cont), pos, &in, &start, spans, n_runs);
         }
     }
     if (in) {

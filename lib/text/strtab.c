@@ -265,7 +265,15 @@ int sn_hash_spans(sn_scratch *sc, const uint8_t *base, const sn_strtab *t)
     if (rc != SEQNET_OK)
         return rc;
     for (i = 0; i < sc->n_spans; i++) {
-        uint64_t h = sn_hash_bytes(base + sc->spans[i].off, sc->spans[i].len);
+        const uint8_t *w = base + sc->spans[i].off;
+        size_t n = sc->spans[i].len;
+        uint64_t h, head, tail;
+        if (n <= 16) {
+            sn_key16(w, n, sc->padded, &head, &tail);
+            h = sn_hash16(head, tail, n);
+        } else {
+            h = sn_hash_bytes(w, n);
+        }
         sc->hashes[i] = h;
         if (t != NULL)
             sn_strtab_prefetch(t, h);

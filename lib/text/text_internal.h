@@ -184,6 +184,36 @@ static inline unsigned sn_ctz64(uint64_t x)
 #endif
 }
 
+/* Append the runs of set bits of one 64-bit block's mask to spans. With
+ * p the bits before (bit 0 preceded by *in), run starts are w & ~p and
+ * run ends (the first clear bit after a run) ~w & p, taken in pairs; a run
+ * open at *start from an earlier block takes the first end. A run still
+ * open at the end of the text is closed by the caller. */
+static inline size_t sn_block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k)
+{
+    uint64_t before = (w << 1) | *in, starts = w & ~before, ends = ~w & before;
+    if (*in && ends != 0) {
+        spans[k].off = *start;
+        spans[k].len = base + sn_ctz64(ends) - *start;
+        k++;
+        ends &= ends - 1;
+    }
+    while (starts != 0) {
+        size_t b = base + sn_ctz64(starts);
+        starts &= starts - 1;
+        if (ends == 0) { /* open at the end of the block */
+            *start = b;
+            break;
+        }
+        spans[k].off = b;
+        spans[k].len = base + sn_ctz64(ends) - b;
+        k++;
+        ends &= ends - 1;
+    }
+    *in = w >> 63;
+    return k;
+}
+
 static inline uint64_t sn_mix64(uint64_t h)
 {
     h ^= h >> 33;
@@ -250,13 +280,25 @@ static inline int sn_strtab_find16(const sn_strtab *t, uint64_t head, uint64_t t
     }
 }
 
+/* 1 and *id if s[0..n) (hashed h) is present, else 0. */
+int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id);
+/* The same, with `padded` as sn_key16's: words of up to 16 bytes are
+ * found inline, from the slot. */
+static inline int sn_strtab_find_at(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, int padded,
+                                    uint32_t *id)
+{
+    uint64_t head, tail;
+    if (n > 16)
+        return sn_strtab_find(t, s, n, h, id);
+    sn_key16(s, n, padded, &head, &tail);
+    return sn_strtab_find16(t, head, tail, n, h, id);
+}
+
 uint64_t sn_hash_bytes(const uint8_t *p, size_t n);
 void sn_strtab_init(sn_strtab *t, const sn_alloc *a);
 void sn_strtab_free(sn_strtab *t);
 /* Find or insert; *id receives the id; *inserted (may be NULL) 1 if new. */
 int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id, int *inserted);
-/* 1 and *id if present, else 0. */
-int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id);
 /* Forget ids >= n_keep (used to undo a failed fit); never allocates. */
 void sn_strtab_truncate(sn_strtab *t, size_t n_keep);
 /* Pre-size for `n` strings totalling `bytes` bytes. */

@@ -359,11 +359,17 @@ static int ascii_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8
     uint8_t is_tok[128];
     size_t c, cap_spans = len / 2 + 2;
 
-    if ((*rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1, 1)) != SEQNET_OK ||
+    if (len > SIZE_MAX - 1 - SN_TEXT_PAD) {
+        *rc = SEQNET_ETOOBIG;
+        return 1;
+    }
+    if ((*rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, len + 1 + SN_TEXT_PAD, 1)) != SEQNET_OK ||
         (*rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, cap_spans, sizeof *sc->spans)) != SEQNET_OK)
         return 1;
     if (!sn_ascii_lower(text, len, sc->norm, tok->lower))
         return 0;
+    memset(sc->norm + len, 0, 1 + SN_TEXT_PAD);
+    sc->padded = 1;
     for (c = 0; c < 128; c++)
         is_tok[c] = (uint8_t)(((tok->filter_set.ascii[c >> 6] >> (c & 63)) & 1u) == 0 && c != split_cp);
     sc->n_spans = sn_ascii_runs(sc->norm, len, is_tok, sc->spans);
@@ -379,6 +385,7 @@ int sn_tokenizer_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8
     int rc, single = 0;
 
     sc->n_spans = 0;
+    sc->padded = 0;
     if (!tok->char_level && tok->split_len == 0)
         return sn_error((sn_object *)&tok->obj, SEQNET_EINVAL,
                         "empty separator: split must not be empty unless char_level is set");
@@ -395,6 +402,7 @@ int sn_tokenizer_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8
     if (rc != SEQNET_OK)
         return rc;
     *base = s;
+    sc->padded = s == sc->norm; /* sn_text_normalize pads what it writes */
     if (tok->char_level) {
         while (pos < n) {
             size_t here = pos;
@@ -461,6 +469,7 @@ int sn_tokenizer_tokens(const seqnet_tokenizer *tok, sn_scratch *sc, const uint8
             }
         }
         *base = sc->aux;
+        sc->padded = 0;
         return split_general(tok, sc, sc->aux, o);
     }
 }
@@ -642,8 +651,10 @@ SEQNET_API int seqnet_tokenizer_fit(seqnet_tokenizer *tok, const char *const *te
          * prefetching each id's counters, then count: the cache misses
          * overlap. */
         for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+            const uint8_t *w = base + sc.spans[i].off;
             uint32_t id;
-            rc = sn_strtab_intern(&tok->words, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &id, NULL);
+            if (!sn_strtab_find_at(&tok->words, w, sc.spans[i].len, sc.hashes[i], sc.padded, &id))
+                rc = sn_strtab_intern(&tok->words, w, sc.spans[i].len, sc.hashes[i], &id, NULL);
             if (rc == SEQNET_OK && id >= d.cap)
                 rc = delta_grow(a, &d, (size_t)id + 1);
             if (rc != SEQNET_OK)

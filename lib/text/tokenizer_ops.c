@@ -72,7 +72,8 @@ static int to_sequences(seqnet_tokenizer *tok, const char *const *texts, const s
          * below through the full rule (OOV string included). */
         for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
             uint32_t id;
-            if (sn_strtab_find(&tok->words, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], &id)) {
+            if (sn_strtab_find_at(&tok->words, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i], sc.padded,
+                                  &id)) {
                 word[i] = id;
 #if defined(__GNUC__)
                 __builtin_prefetch(&tok->index[id]);

@@ -129,43 +129,66 @@ int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower)
     return 1;
 }
 
-static unsigned lowest_bit(uint64_t x)
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SN_HAVE_SSSE3_RUNS 1
+#include <tmmintrin.h>
+
+/* Token bits of 16 ASCII bytes for any set of byte values: row[lo] has
+ * bit hi set when byte (hi << 4 | lo) is in the set, and a byte is in it
+ * when row[lo] & (1 << hi) is not zero (two table lookups by pshufb). */
+__attribute__((target("ssse3"))) static size_t ascii_runs_ssse3(const uint8_t *s, size_t n,
+                                                               const uint8_t *is_tok, sn_span *spans)
 {
-#if defined(__GNUC__)
-    return (unsigned)__builtin_ctzll(x);
-#else
-    unsigned b = 0;
-    while (!(x & 1u)) {
-        x >>= 1;
-        b++;
+    uint8_t row[16], sel[16];
+    size_t base, k = 0, start = 0, c;
+    uint64_t in = 0;
+    __m128i t_row, t_sel, low = _mm_set1_epi8(0x0F), zero = _mm_setzero_si128();
+    for (c = 0; c < 16; c++) {
+        unsigned hi, r = 0;
+        for (hi = 0; hi < 8; hi++)
+            r |= (unsigned)is_tok[hi << 4 | c] << hi;
+        row[c] = (uint8_t)r;
+        sel[c] = (uint8_t)(c < 8 ? 1u << c : 0u);
     }
-    return b;
-#endif
+    t_row = _mm_loadu_si128((const __m128i *)(const void *)row);
+    t_sel = _mm_loadu_si128((const __m128i *)(const void *)sel);
+    for (base = 0; base < n; base += 64) {
+        size_t m = n - base < 64 ? n - base : 64, i = 0;
+        uint64_t w = 0;
+        for (; i + 16 <= m; i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + base + i));
+            __m128i r = _mm_shuffle_epi8(t_row, _mm_and_si128(x, low));
+            __m128i b = _mm_shuffle_epi8(t_sel, _mm_and_si128(_mm_srli_epi16(x, 4), low));
+            unsigned none = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, b), zero));
+            w |= (uint64_t)(~none & 0xFFFFu) << i;
+        }
+        for (; i < m; i++)
+            w |= (uint64_t)is_tok[s[base + i]] << i;
+        k = sn_block_runs(w, base, &in, &start, spans, k);
+    }
+    if (in) {
+        spans[k].off = start;
+        spans[k].len = n - start;
+        k++;
+    }
+    return k;
 }
+#endif
 
 size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans)
 {
     size_t base, k = 0, start = 0;
     uint64_t in = 0;
+#if defined(SN_HAVE_SSSE3_RUNS)
+    if (__builtin_cpu_supports("ssse3"))
+        return ascii_runs_ssse3(s, n, is_tok, spans);
+#endif
     for (base = 0; base < n; base += 64) {
         size_t m = n - base < 64 ? n - base : 64, i;
-        uint64_t w = 0, edges;
+        uint64_t w = 0;
         for (i = 0; i < m; i++)
             w |= (uint64_t)is_tok[s[base + i]] << i;
-        /* every set bit is a boundary: starts and ends alternate */
-        edges = w ^ ((w << 1) | in);
-        while (edges != 0) {
-            size_t p = base + lowest_bit(edges);
-            if (!in) {
-                start = p;
-            } else {
-                spans[k].off = start;
-                spans[k].len = p - start;
-                k++;
-            }
-            in ^= 1u;
-            edges &= edges - 1;
-        }
+        k = sn_block_runs(w, base, &in, &start, spans, k);
     }
     if (in) {
         spans[k].off = start;
