@@ -61,6 +61,38 @@ uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed)
     return h;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* sn_murmur3_32 (seed 0) of p[0..n) for n <= 16 when p[0..16) may be read
+ * (a padded buffer): the four block rounds are always computed and kept
+ * only for the blocks that exist, and the tail is a masked load, so word
+ * lengths cost no mispredicted branches. Same value as sn_murmur3_32. */
+static uint32_t murmur3_16_padded(const uint8_t *p, size_t n)
+{
+    static const uint32_t tail_mask[4] = {0u, 0xFFu, 0xFFFFu, 0xFFFFFFu};
+    const uint32_t c1 = 0xcc9e2d51u, c2 = 0x1b873593u;
+    uint32_t w[4], h = 0, k;
+    size_t nblocks = n / 4, i;
+    memcpy(w, p, 16);
+    for (i = 0; i < 4; i++) {
+        uint32_t g;
+        k = w[i] * c1;
+        k = rotl32(k, 15) * c2;
+        g = rotl32(h ^ k, 13) * 5u + 0xe6546b64u;
+        h = i < nblocks ? g : h;
+    }
+    k = (nblocks < 4 ? w[nblocks < 4 ? nblocks : 3] : 0u) & tail_mask[n & 3u];
+    k = rotl32(k * c1, 15) * c2;
+    h ^= (n & 3u) ? k : 0u;
+    h ^= (uint32_t)n;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+#endif
+
 /* Per document, each feature becomes one entry (column << 32 | negative):
  * the row is then sorted by column (sn_sort_keys) and equal columns are
  * summed in order. */
@@ -72,9 +104,16 @@ typedef struct hash_state {
     size_t k, cap_keys, cap_tmp;
 } hash_state;
 
-static uint64_t hash_key(const hash_state *st, const uint8_t *s, size_t n)
+static uint64_t hash_key(const hash_state *st, const uint8_t *s, size_t n, int padded)
 {
-    uint32_t u = sn_murmur3_32(s, n, 0);
+    uint32_t u;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (padded && n <= 16)
+        u = murmur3_16_padded(s, n);
+    else
+#endif
+        u = sn_murmur3_32(s, n, 0);
+    (void)padded;
     uint32_t col;
     /* |INT32_MIN| does not fit an int32; scikit-learn defines its column as
      * (2^31 - 1 - (n_features - 1)) mod n_features, which equals 2^31 mod
@@ -105,7 +144,7 @@ static int emit_hash(void *user, const uint8_t *s, size_t n, uint64_t table_hash
     if (st->k == st->cap_keys || st->k == st->cap_tmp)
         if ((rc = reserve_keys(st, st->k + 1)) != SEQNET_OK)
             return rc;
-    st->keys[st->k++] = hash_key(st, s, n);
+    st->keys[st->k++] = hash_key(st, s, n, 0);
     return SEQNET_OK;
 }
 
@@ -164,8 +203,14 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
             rc = sn_analyze_words(&an, &sc, text, len, 0, &base);
             if (rc == SEQNET_OK)
                 rc = reserve_keys(&st, sc.n_spans + 1);
-            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++)
-                st.keys[i] = hash_key(&st, base + sc.spans[i].off, sc.spans[i].len);
+            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+                st.keys[i] = hash_key(&st, base + sc.spans[i].off, sc.spans[i].len, sc.padded);
+#if defined(__GNUC__)
+                /* the bitmap walk's random accesses: start them now */
+                if (sum_col != NULL)
+                    __builtin_prefetch(&sum_col[st.keys[i] >> 32]);
+#endif
+            }
             st.k = rc == SEQNET_OK ? sc.n_spans : 0;
         } else {
             rc = sn_analyze(&an, &sc, text, len, emit_hash, &st);
