@@ -184,7 +184,7 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
         n_w2 = ((nf + 63) / 64 + 63) / 64;
         bits1 = sn_calloc(a, (nf + 63) / 64, sizeof *bits1);
         bits2 = sn_calloc(a, n_w2, sizeof *bits2);
-        sum_col = sn_malloc(a, nf * sizeof *sum_col);
+        sum_col = sn_calloc(a, nf, sizeof *sum_col);
         if (bits1 == NULL || bits2 == NULL || sum_col == NULL) {
             sn_free(a, bits1);
             sn_free(a, bits2);
@@ -225,23 +225,17 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
             break;
         if (bits1 != NULL && st.k < INT32_MAX) {
             /* Mark the columns in a two-level bitmap and sum their values
-             * in sum_col (set at a column's first touch), then walk the set
-             * bits: the row comes out in column order with duplicates
+             * in sum_col, then walk the set bits, clearing them and the
+             * sums: the row comes out in column order with duplicates
              * summed (a sum of 0 stays, as an explicit zero). */
             int32_t *cols = m->indices + m->nnz;
             double *vals = m->data + m->nnz;
             size_t w2;
-            for (i = 0; i < st.k; i++) {
+            for (i = 0; i < st.k; i++) { /* no branch: sum_col is all 0 between rows */
                 size_t c = (size_t)(st.keys[i] >> 32);
-                int32_t v = (st.keys[i] & 1u) ? -1 : 1;
-                uint64_t bit = 1ull << (c & 63);
-                if (bits1[c >> 6] & bit) {
-                    sum_col[c] += v;
-                } else {
-                    bits1[c >> 6] |= bit;
-                    bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
-                    sum_col[c] = v;
-                }
+                sum_col[c] += 1 - 2 * (int32_t)(st.keys[i] & 1u);
+                bits1[c >> 6] |= 1ull << (c & 63);
+                bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
             }
             for (w2 = 0; w2 < n_w2; w2++) {
                 uint64_t x2 = bits2[w2];
@@ -258,6 +252,7 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
                         x1 &= x1 - 1;
                         cols[k] = (int32_t)c;
                         vals[k] = (double)sum_col[c];
+                        sum_col[c] = 0;
                         k++;
                     } while (x1 != 0);
                 } while (x2 != 0);
