@@ -191,7 +191,21 @@ static int vocab_transform(seqnet_vectorizer *vec, const char *const *texts, con
         size_t len;
         const uint8_t *text = sn_text_at(texts, lengths, t, &len);
         st.k = 0;
-        rc = sn_analyze(&an, &sc, text, len, emit_transform, &st);
+        if (vec->ngram_min == 1 && vec->ngram_max == 1) {
+            /* words only: no callback per token, inline lookups */
+            const uint8_t *base;
+            rc = sn_analyze_words(&an, &sc, text, len, 1, &base);
+            if (rc == SEQNET_OK)
+                rc = sn_grow(a, (void **)&st.keys, &st.cap_keys, sc.n_spans + 1, sizeof *st.keys);
+            for (i = 0; i < sc.n_spans && rc == SEQNET_OK; i++) {
+                uint32_t col;
+                if (sn_strtab_find_at(&vec->vocab, base + sc.spans[i].off, sc.spans[i].len, sc.hashes[i],
+                                      sc.padded, &col))
+                    st.keys[st.k++] = (uint64_t)col << 32;
+            }
+        } else {
+            rc = sn_analyze(&an, &sc, text, len, emit_transform, &st);
+        }
         if (rc == SEQNET_EUTF8)
             rc = utf8_fail(vec, t, &sc);
         if (rc != SEQNET_OK)
