@@ -63,6 +63,8 @@ static int export_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, 
 int sn_csr_reserve(const sn_alloc *a, sn_csr *m, size_t nnz)
 {
     int rc;
+    if (nnz == 0)
+        nnz = 1; /* the arrays exist once reserved, even for no entry */
     if (nnz <= m->cap_nnz_i && nnz <= m->cap_nnz_d)
         return SEQNET_OK;
     m->exported = 1;
@@ -377,7 +379,7 @@ static int end_doc(fit_state *st, size_t t, int keep_rows)
         st->out_val = p;
         st->out_cap = cap;
     }
-    {
+    if (k > 0) { /* (no arithmetic on the blocks before their first row) */
         uint32_t *ix = (uint32_t *)st->out_ix + st->out_n;
         double *val = st->out_val + st->out_n;
         for (j = 0; j < k; j++) {
