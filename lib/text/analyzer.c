@@ -178,7 +178,7 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         uint64_t w = lower_block(text + pos, sc->norm + pos, m, an->lower, &non_ascii);
         if (non_ascii)
             break;
-        n_runs = sn_block_runs(w, pos, &in, &start, spans, n_runs);
+        n_runs = sn_block_runs(w, pos, &in, &start, spans, n_runs, 2);
     }
     if (!non_ascii) {
         s = sc->norm;
@@ -204,27 +204,31 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         in = 0;
         for (pos = 0; pos < n; pos += 64) {
             size_t m = n - pos < 64 ? n - pos : 64;
-            n_runs = sn_block_runs(utf8_block(s, n, pos, m, &cont), pos, &in, &start, spans, n_runs);
+            n_runs = sn_block_runs(utf8_block(s, n, pos, m, &cont), pos, &in, &start, spans, n_runs, 2);
         }
     }
-    if (in) {
+    if (in && n - start >= 2) {
         spans[n_runs].off = start;
         spans[n_runs].len = n - start;
         n_runs++;
+    }
+    sc->padded = 1;
+    *base = s;
+    if (!non_ascii && !hash && stop == NULL) { /* the runs are the words */
+        sc->n_spans = n_runs;
+        return SEQNET_OK;
     }
     if ((rc = sn_grow(sc->alloc, (void **)&sc->hashes, &sc->hashes_cap, n_runs + 1, sizeof *sc->hashes)) !=
         SEQNET_OK)
         return rc;
     hashes = sc->hashes;
-    /* keep runs of two or more code points, not stop words; hash and
-     * prefetch each (s is padded: keys of up to 16 bytes are two masked
-     * loads) */
+    /* keep runs (all of two bytes or more) of two or more code points, not
+     * stop words; hash and prefetch each (s is padded: keys of up to 16
+     * bytes are two masked loads) */
     for (i = 0, k = 0; i < n_runs; i++) {
         sn_span sp = spans[i];
         uint64_t h = 0;
         uint32_t id;
-        if (sp.len < 2)
-            continue;
         if (non_ascii && sp.len <= 4) { /* one code point is up to 4 bytes */
             size_t j, cps = 0;
             for (j = 0; j < sp.len; j++)
@@ -250,8 +254,6 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         k++;
     }
     sc->n_spans = k;
-    sc->padded = 1;
-    *base = s;
     return SEQNET_OK;
 }
 

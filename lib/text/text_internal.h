@@ -184,18 +184,20 @@ static inline unsigned sn_ctz64(uint64_t x)
 #endif
 }
 
-/* Append the runs of set bits of one 64-bit block's mask to spans. With
- * p the bits before (bit 0 preceded by *in), run starts are w & ~p and
- * run ends (the first clear bit after a run) ~w & p, taken in pairs; a run
- * open at *start from an earlier block takes the first end. A run still
- * open at the end of the text is closed by the caller. */
-static inline size_t sn_block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k)
+/* Append the runs of set bits of one 64-bit block's mask that are at
+ * least min_len long to spans. With p the bits before (bit 0 preceded by
+ * *in), run starts are w & ~p and run ends (the first clear bit after a
+ * run) ~w & p, taken in pairs; a run open at *start from an earlier block
+ * takes the first end. A run still open at the end of the text is closed
+ * by the caller. A short run is written and not counted (no branch). */
+static inline size_t sn_block_runs(uint64_t w, size_t base, uint64_t *in, size_t *start, sn_span *spans, size_t k,
+                                   size_t min_len)
 {
     uint64_t before = (w << 1) | *in, starts = w & ~before, ends = ~w & before;
     if (*in && ends != 0) {
         spans[k].off = *start;
         spans[k].len = base + sn_ctz64(ends) - *start;
-        k++;
+        k += spans[k].len >= min_len;
         ends &= ends - 1;
     }
     while (starts != 0) {
@@ -207,7 +209,7 @@ static inline size_t sn_block_runs(uint64_t w, size_t base, uint64_t *in, size_t
         }
         spans[k].off = b;
         spans[k].len = base + sn_ctz64(ends) - b;
-        k++;
+        k += spans[k].len >= min_len;
         ends &= ends - 1;
     }
     *in = w >> 63;

@@ -164,7 +164,7 @@ __attribute__((target("ssse3"))) static size_t ascii_runs_ssse3(const uint8_t *s
         }
         for (; i < m; i++)
             w |= (uint64_t)is_tok[s[base + i]] << i;
-        k = sn_block_runs(w, base, &in, &start, spans, k);
+        k = sn_block_runs(w, base, &in, &start, spans, k, 1);
     }
     if (in) {
         spans[k].off = start;
@@ -188,7 +188,7 @@ size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span 
         uint64_t w = 0;
         for (i = 0; i < m; i++)
             w |= (uint64_t)is_tok[s[base + i]] << i;
-        k = sn_block_runs(w, base, &in, &start, spans, k);
+        k = sn_block_runs(w, base, &in, &start, spans, k, 1);
     }
     if (in) {
         spans[k].off = start;
