@@ -480,6 +480,79 @@ static int cmp_tf_then_term(const void *pa, const void *pb)
     return sn_bytes_cmp(a->s, a->len, b->s, b->len);
 }
 
+/* Sort terms into code point order (the order of their UTF-8 bytes): an
+ * LSD radix sort, 11 bits a digit, of each term's first 8 bytes read
+ * big-endian (zero-padded, so a prefix sorts first), then qsort with the
+ * full comparison inside each run of equal first 8 bytes. A hundred
+ * thousand terms through qsort alone cost 1.7 million comparator calls. */
+typedef struct term_key {
+    uint64_t key;
+    uint32_t idx, pad;
+} term_key;
+
+static int sort_terms(const sn_alloc *a, term_ref *refs, size_t n)
+{
+    term_key *k1, *k2, *src, *dst;
+    term_ref *copy;
+    size_t i, j, count[2048];
+    unsigned shift;
+    if (n < 64) {
+        qsort(refs, n, sizeof *refs, cmp_term);
+        return SEQNET_OK;
+    }
+    k1 = sn_malloc(a, n * sizeof *k1);
+    k2 = sn_malloc(a, n * sizeof *k2);
+    copy = sn_malloc(a, n * sizeof *copy);
+    if (k1 == NULL || k2 == NULL || copy == NULL) {
+        sn_free(a, k1);
+        sn_free(a, k2);
+        sn_free(a, copy);
+        return SEQNET_ENOMEM;
+    }
+    for (i = 0; i < n; i++) {
+        const uint8_t *p = (const uint8_t *)refs[i].s;
+        uint64_t key = 0;
+        for (j = 0; j < 8; j++)
+            key = key << 8 | (j < refs[i].len ? p[j] : 0u);
+        k1[i].key = key;
+        k1[i].idx = (uint32_t)i;
+        k1[i].pad = 0;
+    }
+    src = k1;
+    dst = k2;
+    for (shift = 0; shift < 64; shift += 11) {
+        size_t sum = 0;
+        memset(count, 0, sizeof count);
+        for (i = 0; i < n; i++)
+            count[(src[i].key >> shift) & 2047u]++;
+        for (i = 0; i < 2048; i++) {
+            size_t c = count[i];
+            count[i] = sum;
+            sum += c;
+        }
+        for (i = 0; i < n; i++)
+            dst[count[(src[i].key >> shift) & 2047u]++] = src[i];
+        {
+            term_key *t = src;
+            src = dst;
+            dst = t;
+        }
+    }
+    memcpy(copy, refs, n * sizeof *refs);
+    for (i = 0; i < n; i++)
+        refs[i] = copy[src[i].idx];
+    for (i = 0; i < n; i = j) { /* runs sharing their first 8 bytes */
+        for (j = i + 1; j < n && src[j].key == src[i].key; j++)
+            ;
+        if (j - i > 1)
+            qsort(refs + i, j - i, sizeof *refs, cmp_term);
+    }
+    sn_free(a, k1);
+    sn_free(a, k2);
+    sn_free(a, copy);
+    return SEQNET_OK;
+}
+
 static double df_limit(const sn_df_bound *b, size_t n_docs)
 {
     return b->is_fraction ? b->fraction * (double)n_docs : (double)b->count;
@@ -529,9 +602,11 @@ static int build_vocab(seqnet_vectorizer *vec, fit_state *st, size_t n_docs, int
         rc = sn_error(&vec->obj, SEQNET_EEMPTY,
                       "After pruning, no terms remain. Try a lower min_df or a higher max_df.");
     if (rc == SEQNET_OK) {
-        qsort(keep, n_keep, sizeof *keep, cmp_term);
-        qsort(drop, n_drop, sizeof *drop, cmp_term);
-        rc = sn_strtab_reserve(vocab, n_keep, 1);
+        rc = sort_terms(a, keep, n_keep);
+        if (rc == SEQNET_OK)
+            rc = sort_terms(a, drop, n_drop);
+        if (rc == SEQNET_OK)
+            rc = sn_strtab_reserve(vocab, n_keep, 1);
     }
     for (i = 0; i < n_keep && rc == SEQNET_OK; i++) {
         rc = sn_strtab_intern(vocab, (const uint8_t *)keep[i].s, keep[i].len,
