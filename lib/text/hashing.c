@@ -16,6 +16,16 @@ static uint32_t rotl32(uint32_t x, int r)
     return (x << r) | (x >> (32 - r));
 }
 
+/* MurmurHash3's finalizer. */
+static inline uint32_t fmix32(uint32_t h)
+{
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    return h ^ (h >> 16);
+}
+
 /* MurmurHash3_x86_32 (Austin Appleby's public-domain algorithm), blocks
  * read little-endian whatever the host order, as scikit-learn's x86 build. */
 uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed)
@@ -52,13 +62,7 @@ uint32_t sn_murmur3_32(const uint8_t *data, size_t len, uint32_t seed)
         break;
     default: break;
     }
-    h ^= (uint32_t)len;
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    return fmix32(h ^ (uint32_t)len);
 }
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -83,13 +87,7 @@ static uint32_t murmur3_16_padded(const uint8_t *p, size_t n)
     k = (nblocks < 4 ? w[nblocks < 4 ? nblocks : 3] : 0u) & tail_mask[n & 3u];
     k = rotl32(k * c1, 15) * c2;
     h ^= (n & 3u) ? k : 0u;
-    h ^= (uint32_t)n;
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    return fmix32(h ^ (uint32_t)n);
 }
 #endif
 
@@ -155,8 +153,8 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     sn_scratch sc;
     sn_analyzer an;
     hash_state st;
-    size_t t, i, n_w2 = 0, total = 0;
-    uint64_t *bits1 = NULL, *bits2 = NULL;
+    size_t t, i, total = 0;
+    sn_colset cset = {NULL, NULL, 0};
     int32_t *sum_col = NULL;
     unsigned bits;
     int rc = SEQNET_OK, words_only = vec->ngram_min == 1 && vec->ngram_max == 1;
@@ -181,14 +179,10 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     }
     if (vec->n_features <= ((int64_t)1 << 22) && total >= (size_t)vec->n_features / 4) {
         size_t nf = (size_t)vec->n_features;
-        n_w2 = ((nf + 63) / 64 + 63) / 64;
-        bits1 = sn_calloc(a, (nf + 63) / 64, sizeof *bits1);
-        bits2 = sn_calloc(a, n_w2, sizeof *bits2);
-        sum_col = sn_calloc(a, nf, sizeof *sum_col);
-        if (bits1 == NULL || bits2 == NULL || sum_col == NULL) {
-            sn_free(a, bits1);
-            sn_free(a, bits2);
-            sn_free(a, sum_col);
+        if ((rc = sn_colset_init(a, &cset, nf)) != SEQNET_OK)
+            return rc;
+        if ((sum_col = sn_calloc(a, nf, sizeof *sum_col)) == NULL) {
+            sn_colset_free(a, &cset);
             return SEQNET_ENOMEM;
         }
     }
@@ -223,39 +217,22 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
             break;
         if ((rc = sn_csr_reserve(a, m, m->nnz + st.k)) != SEQNET_OK)
             break;
-        if (bits1 != NULL && st.k < INT32_MAX) {
+        if (sum_col != NULL && st.k < INT32_MAX) {
             /* Mark the columns in a two-level bitmap and sum their values
              * in sum_col, then walk the set bits, clearing them and the
              * sums: the row comes out in column order with duplicates
              * summed (a sum of 0 stays, as an explicit zero). */
             int32_t *cols = m->indices + m->nnz;
             double *vals = m->data + m->nnz;
-            size_t w2;
             for (i = 0; i < st.k; i++) { /* no branch: sum_col is all 0 between rows */
                 size_t c = (size_t)(st.keys[i] >> 32);
                 sum_col[c] += 1 - 2 * (int32_t)(st.keys[i] & 1u);
-                bits1[c >> 6] |= 1ull << (c & 63);
-                bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
+                sn_colset_mark(&cset, c);
             }
-            for (w2 = 0; w2 < n_w2; w2++) {
-                uint64_t x2 = bits2[w2];
-                if (x2 == 0)
-                    continue;
-                bits2[w2] = 0;
-                do {
-                    size_t w1 = w2 * 64 + sn_ctz64(x2);
-                    uint64_t x1 = bits1[w1];
-                    bits1[w1] = 0;
-                    x2 &= x2 - 1;
-                    do {
-                        size_t c = w1 * 64 + sn_ctz64(x1);
-                        x1 &= x1 - 1;
-                        cols[k] = (int32_t)c;
-                        vals[k] = (double)sum_col[c];
-                        sum_col[c] = 0;
-                        k++;
-                    } while (x1 != 0);
-                } while (x2 != 0);
+            k = sn_colset_take(&cset, cols);
+            for (i = 0; i < k; i++) {
+                vals[i] = (double)sum_col[cols[i]];
+                sum_col[cols[i]] = 0;
             }
         } else {
             sn_sort_keys(st.keys, st.tmp, st.k, bits);
@@ -279,8 +256,7 @@ int sn_hashing_transform(seqnet_vectorizer *vec, const char *const *texts, const
     }
     sn_free(a, st.keys);
     sn_free(a, st.tmp);
-    sn_free(a, bits1);
-    sn_free(a, bits2);
+    sn_colset_free(a, &cset);
     sn_free(a, sum_col);
     sn_scratch_free(&sc);
     return rc;

@@ -322,6 +322,9 @@ int sn_hash_spans(sn_scratch *sc, const uint8_t *base, const sn_strtab *t);
 int sn_strtab_export(const sn_strtab *t, const uint32_t *ids, size_t n, char **blob, size_t **offsets);
 
 /* ---- growable arrays --------------------------------------------------- */
+/* Grow *buf (capacity doubling) to hold `need` elements; with `exported`
+ * the block is a seqnet_free() one (sn_export_realloc). */
+int sn_grow_block(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem, int exported);
 int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem);
 
 /* ---- the scikit-learn analyzer (analyzer.c) ---------------------------- */

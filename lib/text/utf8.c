@@ -133,16 +133,38 @@ int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower)
 #define SN_HAVE_SSSE3_RUNS 1
 #include <tmmintrin.h>
 
-/* Token bits of 16 ASCII bytes for any set of byte values: row[lo] has
- * bit hi set when byte (hi << 4 | lo) is in the set, and a byte is in it
- * when row[lo] & (1 << hi) is not zero (two table lookups by pshufb). */
-__attribute__((target("ssse3"))) static size_t ascii_runs_ssse3(const uint8_t *s, size_t n,
-                                                               const uint8_t *is_tok, sn_span *spans)
+/* Token bits of the first m (a multiple of 16) ASCII bytes of p, for any
+ * set of byte values: row[lo] has bit hi set when byte (hi << 4 | lo) is in
+ * the set, sel[hi] is 1 << hi, and a byte is in the set when
+ * row[lo] & sel[hi] is not zero (two table lookups by pshufb). */
+__attribute__((target("ssse3"))) static uint64_t token_bits_ssse3(const uint8_t *p, size_t m,
+                                                                  const uint8_t *row, const uint8_t *sel)
 {
-    uint8_t row[16], sel[16];
-    size_t base, k = 0, start = 0, c;
+    __m128i t_row = _mm_loadu_si128((const __m128i *)(const void *)row);
+    __m128i t_sel = _mm_loadu_si128((const __m128i *)(const void *)sel);
+    __m128i low = _mm_set1_epi8(0x0F), zero = _mm_setzero_si128();
+    uint64_t w = 0;
+    size_t i;
+    for (i = 0; i < m; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i r = _mm_shuffle_epi8(t_row, _mm_and_si128(x, low));
+        __m128i b = _mm_shuffle_epi8(t_sel, _mm_and_si128(_mm_srli_epi16(x, 4), low));
+        unsigned none = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, b), zero));
+        w |= (uint64_t)(~none & 0xFFFFu) << i;
+    }
+    return w;
+}
+#endif
+
+size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans)
+{
+    size_t base, k = 0, start = 0;
     uint64_t in = 0;
-    __m128i t_row, t_sel, low = _mm_set1_epi8(0x0F), zero = _mm_setzero_si128();
+    int simd = 0;
+#if defined(SN_HAVE_SSSE3_RUNS)
+    uint8_t row[16], sel[16];
+    size_t c;
+    simd = __builtin_cpu_supports("ssse3") != 0;
     for (c = 0; c < 16; c++) {
         unsigned hi, r = 0;
         for (hi = 0; hi < 8; hi++)
@@ -150,18 +172,16 @@ __attribute__((target("ssse3"))) static size_t ascii_runs_ssse3(const uint8_t *s
         row[c] = (uint8_t)r;
         sel[c] = (uint8_t)(c < 8 ? 1u << c : 0u);
     }
-    t_row = _mm_loadu_si128((const __m128i *)(const void *)row);
-    t_sel = _mm_loadu_si128((const __m128i *)(const void *)sel);
+#endif
     for (base = 0; base < n; base += 64) {
         size_t m = n - base < 64 ? n - base : 64, i = 0;
         uint64_t w = 0;
-        for (; i + 16 <= m; i += 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + base + i));
-            __m128i r = _mm_shuffle_epi8(t_row, _mm_and_si128(x, low));
-            __m128i b = _mm_shuffle_epi8(t_sel, _mm_and_si128(_mm_srli_epi16(x, 4), low));
-            unsigned none = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(r, b), zero));
-            w |= (uint64_t)(~none & 0xFFFFu) << i;
+#if defined(SN_HAVE_SSSE3_RUNS)
+        if (simd) {
+            i = m & ~(size_t)15;
+            w = token_bits_ssse3(s + base, i, row, sel);
         }
+#endif
         for (; i < m; i++)
             w |= (uint64_t)is_tok[s[base + i]] << i;
         k = sn_block_runs(w, base, &in, &start, spans, k, 1);
@@ -171,36 +191,13 @@ __attribute__((target("ssse3"))) static size_t ascii_runs_ssse3(const uint8_t *s
         spans[k].len = n - start;
         k++;
     }
-    return k;
-}
-#endif
-
-size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans)
-{
-    size_t base, k = 0, start = 0;
-    uint64_t in = 0;
-#if defined(SN_HAVE_SSSE3_RUNS)
-    if (__builtin_cpu_supports("ssse3"))
-        return ascii_runs_ssse3(s, n, is_tok, spans);
-#endif
-    for (base = 0; base < n; base += 64) {
-        size_t m = n - base < 64 ? n - base : 64, i;
-        uint64_t w = 0;
-        for (i = 0; i < m; i++)
-            w |= (uint64_t)is_tok[s[base + i]] << i;
-        k = sn_block_runs(w, base, &in, &start, spans, k, 1);
-    }
-    if (in) {
-        spans[k].off = start;
-        spans[k].len = n - start;
-        k++;
-    }
+    (void)simd;
     return k;
 }
 
 /* ---- growable buffers ---------------------------------------------------- */
 
-int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
+int sn_grow_block(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem, int exported)
 {
     size_t new_cap, bytes;
     void *p;
@@ -214,12 +211,17 @@ int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem
     }
     if (sn_mul_size(new_cap, elem, &bytes) != 0)
         return SEQNET_ETOOBIG;
-    p = sn_realloc(a, *buf, bytes);
+    p = exported ? sn_export_realloc(a, *buf, bytes) : sn_realloc(a, *buf, bytes);
     if (p == NULL)
         return SEQNET_ENOMEM;
     *buf = p;
     *cap = new_cap;
     return SEQNET_OK;
+}
+
+int sn_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    return sn_grow_block(a, buf, cap, need, elem, 0);
 }
 
 int sn_scratch_reserve(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)

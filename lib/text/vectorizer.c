@@ -497,6 +497,26 @@ void sn_sort_keys(uint64_t *keys, uint64_t *tmp, size_t k, unsigned col_bits)
         memcpy(keys, src, k * sizeof *keys);
 }
 
+int sn_colset_init(const sn_alloc *a, sn_colset *set, size_t n)
+{
+    size_t n_w1 = (n + 63) / 64;
+    set->n_w2 = (n_w1 + 63) / 64;
+    set->bits1 = sn_calloc(a, n_w1 > 0 ? n_w1 : 1, sizeof *set->bits1);
+    set->bits2 = sn_calloc(a, set->n_w2 > 0 ? set->n_w2 : 1, sizeof *set->bits2);
+    if (set->bits1 == NULL || set->bits2 == NULL) {
+        sn_colset_free(a, set);
+        return SEQNET_ENOMEM;
+    }
+    return SEQNET_OK;
+}
+
+void sn_colset_free(const sn_alloc *a, sn_colset *set)
+{
+    sn_free(a, set->bits1);
+    sn_free(a, set->bits2);
+    memset(set, 0, sizeof *set);
+}
+
 unsigned sn_bits_for(size_t n)
 {
     unsigned b = 1;

@@ -37,29 +37,9 @@ void sn_csr_free(const sn_alloc *a, sn_csr *m)
     memset(m, 0, sizeof *m);
 }
 
-/* The CSR arrays are grown as seqnet_free() blocks from the start, so the
- * result is handed over without a copy (m->exported). Capacity doubles. */
-static int export_grow(const sn_alloc *a, void **buf, size_t *cap, size_t need, size_t elem)
-{
-    size_t new_cap, bytes;
-    void *p;
-    if (need <= *cap)
-        return SEQNET_OK;
-    new_cap = *cap < 16 ? 16 : *cap;
-    while (new_cap < need) {
-        if (new_cap > SIZE_MAX / 2)
-            return SEQNET_ETOOBIG;
-        new_cap *= 2;
-    }
-    if (sn_mul_size(new_cap, elem, &bytes) != 0)
-        return SEQNET_ETOOBIG;
-    if ((p = sn_export_realloc(a, *buf, bytes)) == NULL)
-        return SEQNET_ENOMEM;
-    *buf = p;
-    *cap = new_cap;
-    return SEQNET_OK;
-}
-
+/* The CSR arrays are grown as seqnet_free() blocks from the start
+ * (sn_grow_block), so the result is handed over without a copy
+ * (m->exported). */
 int sn_csr_reserve(const sn_alloc *a, sn_csr *m, size_t nnz)
 {
     int rc;
@@ -68,9 +48,9 @@ int sn_csr_reserve(const sn_alloc *a, sn_csr *m, size_t nnz)
     if (nnz <= m->cap_nnz_i && nnz <= m->cap_nnz_d)
         return SEQNET_OK;
     m->exported = 1;
-    if ((rc = export_grow(a, (void **)&m->indices, &m->cap_nnz_i, nnz, sizeof *m->indices)) != SEQNET_OK)
+    if ((rc = sn_grow_block(a, (void **)&m->indices, &m->cap_nnz_i, nnz, sizeof *m->indices, 1)) != SEQNET_OK)
         return rc;
-    return export_grow(a, (void **)&m->data, &m->cap_nnz_d, nnz, sizeof *m->data);
+    return sn_grow_block(a, (void **)&m->data, &m->cap_nnz_d, nnz, sizeof *m->data, 1);
 }
 
 int sn_csr_push(const sn_alloc *a, sn_csr *m, int32_t col, double v)
@@ -89,7 +69,7 @@ int sn_csr_end_row(const sn_alloc *a, sn_csr *m)
 {
     int rc;
     m->exported = 1;
-    if ((rc = export_grow(a, (void **)&m->indptr, &m->cap_rows, m->n_rows + 2, sizeof *m->indptr)) != SEQNET_OK)
+    if ((rc = sn_grow_block(a, (void **)&m->indptr, &m->cap_rows, m->n_rows + 2, sizeof *m->indptr, 1)) != SEQNET_OK)
         return rc;
     if (m->n_rows == 0)
         m->indptr[0] = 0;
@@ -650,8 +630,7 @@ static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_
 {
     const sn_alloc *a = &vec->obj.alloc;
     size_t *indptr = st->out_ptr, r, j, b, o = 0;
-    size_t n_w1 = (n_cols + 63) / 64, n_w2 = (n_w1 + 63) / 64;
-    uint64_t *bits1 = NULL, *bits2 = NULL;
+    sn_colset cset = {NULL, NULL, 0};
     uint32_t *cnt_col = NULL;
     const uint32_t *prov = (const uint32_t *)st->out_ix;
     int32_t *indices;
@@ -668,49 +647,29 @@ static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_
     }
     indices = st->out_ix;
     data = st->out_val;
-    bits1 = sn_calloc(a, n_w1 > 0 ? n_w1 : 1, sizeof *bits1);
-    bits2 = sn_calloc(a, n_w2 > 0 ? n_w2 : 1, sizeof *bits2);
+    rc = sn_colset_init(a, &cset, n_cols);
     cnt_col = sn_malloc(a, (n_cols > 0 ? n_cols : 1) * sizeof *cnt_col);
-    if (bits1 == NULL || bits2 == NULL || cnt_col == NULL)
+    if (cnt_col == NULL)
         rc = SEQNET_ENOMEM;
     for (r = 0, b = 0; r < n_rows && rc == SEQNET_OK; r++) {
-        size_t e = indptr[r + 1], k = 0, w2;
+        size_t e = indptr[r + 1], k;
         for (j = b; j < e; j++) {
             int32_t col = col_of[prov[j]];
             if (col >= 0) {
-                size_t c = (size_t)col;
-                bits1[c >> 6] |= 1ull << (c & 63);
-                bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
-                cnt_col[c] = (uint32_t)data[j];
+                sn_colset_mark(&cset, (size_t)col);
+                cnt_col[col] = (uint32_t)data[j];
             }
         }
         b = e;
-        for (w2 = 0; w2 < n_w2; w2++) {
-            uint64_t x2 = bits2[w2];
-            if (x2 == 0)
-                continue;
-            bits2[w2] = 0;
-            do {
-                size_t w1 = w2 * 64 + sn_ctz64(x2);
-                uint64_t x1 = bits1[w1];
-                bits1[w1] = 0;
-                x2 &= x2 - 1;
-                do {
-                    size_t c = w1 * 64 + sn_ctz64(x1);
-                    x1 &= x1 - 1;
-                    indices[o + k] = (int32_t)c;
-                    data[o + k] = (double)cnt_col[c];
-                    k++;
-                } while (x1 != 0);
-            } while (x2 != 0);
-        }
+        k = sn_colset_take(&cset, indices + o);
+        for (j = 0; j < k; j++)
+            data[o + j] = (double)cnt_col[indices[o + j]];
         if (finish)
             rc = sn_vectorizer_finish_row(vec, indices + o, data + o, k);
         o += k;
         indptr[r + 1] = o;
     }
-    sn_free(a, bits1);
-    sn_free(a, bits2);
+    sn_colset_free(a, &cset);
     sn_free(a, cnt_col);
     if (rc != SEQNET_OK)
         return rc;

@@ -65,4 +65,46 @@ unsigned sn_bits_for(size_t n);
 /* Sort (col, value) pairs of a row by column. */
 void sn_sort_row(int32_t *cols, double *vals, size_t k);
 
+/* A set of column numbers below n, kept as a two-level bitmap (a summary
+ * bit per 64-bit word), for ordering a row without sorting it: mark its
+ * columns, then take them back in increasing order (which empties the
+ * set). Rows of IMDB have a hundred-odd columns among a hundred thousand. */
+typedef struct sn_colset {
+    uint64_t *bits1, *bits2;
+    size_t n_w2;
+} sn_colset;
+
+int sn_colset_init(const sn_alloc *a, sn_colset *set, size_t n);
+void sn_colset_free(const sn_alloc *a, sn_colset *set);
+
+static inline void sn_colset_mark(sn_colset *set, size_t c)
+{
+    set->bits1[c >> 6] |= 1ull << (c & 63);
+    set->bits2[c >> 12] |= 1ull << ((c >> 6) & 63);
+}
+
+/* Write the marked columns in increasing order to cols, unmark them, and
+ * return how many there were. */
+static inline size_t sn_colset_take(sn_colset *set, int32_t *cols)
+{
+    size_t w2, k = 0;
+    for (w2 = 0; w2 < set->n_w2; w2++) {
+        uint64_t x2 = set->bits2[w2];
+        if (x2 == 0)
+            continue;
+        set->bits2[w2] = 0;
+        do {
+            size_t w1 = w2 * 64 + sn_ctz64(x2);
+            uint64_t x1 = set->bits1[w1];
+            set->bits1[w1] = 0;
+            x2 &= x2 - 1;
+            do {
+                cols[k++] = (int32_t)(w1 * 64 + sn_ctz64(x1));
+                x1 &= x1 - 1;
+            } while (x1 != 0);
+        } while (x2 != 0);
+    }
+    return k;
+}
+
 #endif /* SN_VECTORIZER_IMPL_H */
