@@ -800,8 +800,9 @@ class Model:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_reduction=None,
                 threads=None):
         """threads: training threads (seqnet's SEQNET_TRAIN_THREADS; default 1).
-        With more than one, each step splits its batch over that many threads;
-        set OPENBLAS_NUM_THREADS=1 then. fit(threads=) changes it later."""
+        With more than one, each step splits its batch over that many threads,
+        and so does evaluate() (and fit's validation); set
+        OPENBLAS_NUM_THREADS=1 then. fit(threads=) changes it later."""
         self._compile_args = (optimizer, loss, metrics, loss_reduction)
         self._train_threads = threads
         if self._handle is not None:

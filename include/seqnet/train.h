@@ -109,8 +109,13 @@ enum seqnet_train_param {
      * Steps stay on one thread when splitting would change what is
      * computed: models with BatchNormalization (batch statistics) or a
      * stateful recurrent layer (state per batch row), MEAN reduction over
-     * several outputs with losses, and batches of one row. Evaluation and
-     * prediction are not split.
+     * several outputs with losses, and batches of one row.
+     *
+     * seqnet_trainer_evaluate (and so fit's validation) splits each batch
+     * the same way (forward and loss only, in inference mode), under the
+     * same conditions: its loss is that of one thread up to rounding and
+     * its accuracies are equal. Prediction (seqnet_session_predict) is not
+     * split: run one session per thread.
      *
      * With N > 1: the allocator hooks are called from the trainer's threads
      * (they must be thread-safe), and the BLAS library should run one

@@ -104,6 +104,7 @@ struct seqnet_trainer {
     int32_t n_shards;     /* shards made (sessions and buffers allocated) */
     const seqnet_data *job_data; /* the step the pool is running */
     int32_t job_shards;
+    int job_eval;                /* 1: forward and loss only (evaluation) */
 };
 
 static void catch_up_all(seqnet_trainer *t);
@@ -924,6 +925,19 @@ static int shard_step(const seqnet_trainer *t, sn_shard *sh, const seqnet_data *
                                sh->rows_finite, NULL);
 }
 
+/* Forward and loss of one slice for evaluation (inference mode, no
+ * gradient), into the slice's session; errors are left on the session. */
+static int shard_eval(const seqnet_trainer *t, sn_shard *sh, const seqnet_data *d, running *run)
+{
+    seqnet_session *s = sh->session;
+    int st;
+    if ((st = feed_session(t->model, s, d, &sh->bv)) != SEQNET_OK)
+        return st;
+    if ((st = sn_session_forward(s, 0, 0)) != SEQNET_OK)
+        return st;
+    return losses_and_metrics(t, s, &s->obj, d, &sh->bv, 0, &sh->loss, run, &sh->counted);
+}
+
 static void shard_job(void *arg, int worker)
 {
     seqnet_trainer *t = arg;
@@ -931,7 +945,8 @@ static void shard_job(void *arg, int worker)
     if (worker >= t->job_shards)
         return;
     sh = &t->shards[worker];
-    sh->status = shard_step(t, sh, t->job_data, &sh->run);
+    sh->status = t->job_eval ? shard_eval(t, sh, t->job_data, &sh->run)
+                             : shard_step(t, sh, t->job_data, &sh->run);
 }
 
 /* Whether a step may be split into slices of rows without changing what
@@ -1099,10 +1114,12 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
     }
 }
 
-/* Forward, loss and backward of a batch split into count slices, one per
- * thread; then the gradients merged into the trainer's. */
-static int parallel_step(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
-                         int32_t count, running *run, double *loss)
+/* Run a batch split into count slices on the pool, one per thread:
+ * forward, loss and backward (eval = 0; the gradients are then merged into
+ * the trainer's), or forward and loss only (eval = 1). The batch's loss and
+ * metrics go to run, as the whole batch on one thread would put them. */
+static int parallel_batch(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv, int32_t count,
+                          int eval, running *run, double *loss)
 {
     float c[SN_MAX_THREADS];
     double total = 0.0, value = 0.0;
@@ -1118,6 +1135,7 @@ static int parallel_step(seqnet_trainer *t, const seqnet_data *d, const batch_vi
     }
     t->job_data = d;
     t->job_shards = count;
+    t->job_eval = eval;
     sn_pool_run(t->pool, shard_job, t);
     for (k = 0; k < count; k++)
         if (t->shards[k].status != SEQNET_OK)
@@ -1143,7 +1161,8 @@ static int parallel_step(seqnet_trainer *t, const seqnet_data *d, const batch_vi
     run->loss_sum += value * bv->n;
     run->samples += bv->n;
     *loss = value;
-    merge_grads(t, count, c);
+    if (!eval)
+        merge_grads(t, count, c);
     return SEQNET_OK;
 }
 
@@ -1153,7 +1172,7 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
     int32_t count = step_shards(t, bv->n);
     int st;
     if (count > 1) {
-        st = parallel_step(t, d, bv, count, run, loss);
+        st = parallel_batch(t, d, bv, count, 0, run, loss);
     } else {
         sn_shard one;
         memset(&one, 0, sizeof one);
@@ -1241,8 +1260,15 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
     } else {
         for (b = 0; b < count; b += t->batch_size) {
             int32_t n = (int32_t)(count - b < t->batch_size ? count - b : t->batch_size);
-            if ((st = make_batch(t, d, NULL, start + b, n, 1, &bv)) != SEQNET_OK ||
-                (st = feed_batch(t, d, &bv)) != SEQNET_OK)
+            int32_t slices = step_shards(t, n);
+            if ((st = make_batch(t, d, NULL, start + b, n, 1, &bv)) != SEQNET_OK)
+                return st;
+            if (slices > 1) { /* SEQNET_TRAIN_THREADS: the batch's rows split as in training */
+                if ((st = parallel_batch(t, d, &bv, slices, 1, &run, &loss)) != SEQNET_OK)
+                    return st;
+                continue;
+            }
+            if ((st = feed_batch(t, d, &bv)) != SEQNET_OK)
                 return st;
             if ((st = sn_session_forward(t->session, 0, 0)) != SEQNET_OK)
                 return sn_copy_error(&t->obj, &t->session->obj, st);

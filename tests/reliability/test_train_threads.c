@@ -301,6 +301,55 @@ START_TEST(split_step_matches_one_thread_embeddings)
 END_TEST
 
 /* A whole fit with dropout and shuffling on `threads` threads. */
+/* evaluate (and so fit's validation) split over `threads` gives the loss
+ * of one thread to rounding and the same metric, on batches that do not
+ * divide evenly, after a few steps of training (the same weights on both
+ * sides: the models start equal and are trained on one thread). */
+static void split_evaluate_matches(int which, int32_t n, int32_t batch, int threads, int with_weights)
+{
+    seqnet_model *m = build(which, 0);
+    seqnet_trainer *t1 = make_trainer(m, which, 1, SEQNET_OPTIMIZER_SGD);
+    seqnet_trainer *t2 = make_trainer(m, which, threads, SEQNET_OPTIMIZER_SGD);
+    dataset *ds = calloc(1, sizeof *ds);
+    int metric = which == M_SEQ_LABELS ? SEQNET_METRIC_SPARSE_CATEGORICAL_ACCURACY
+                 : which == M_LSTM_SUM ? SEQNET_METRIC_MEAN_ABSOLUTE_ERROR
+                                       : SEQNET_METRIC_BINARY_ACCURACY;
+    double l, a[2] = {0, 0}, b[2] = {0, 0};
+    int step;
+    ck_assert(ds != NULL);
+    make_data(ds, which, n, 77u + (uint64_t)which, with_weights);
+    ck_assert_int_eq(seqnet_trainer_add_metric(t1, 0, metric), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_add_metric(t2, 0, metric), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t1, SEQNET_TRAIN_BATCH_SIZE, batch), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_set_param(t2, SEQNET_TRAIN_BATCH_SIZE, batch), SEQNET_OK);
+    for (step = 0; step < 3; step++)
+        ck_assert_int_eq(seqnet_trainer_train_batch(t1, ds->d, &l), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_evaluate(t1, ds->d, a, 2), SEQNET_OK);
+    ck_assert_msg(seqnet_trainer_evaluate(t2, ds->d, b, 2) == SEQNET_OK, "%s", seqnet_errmsg(t2));
+    printf("model %d, %d rows in batches of %d, %d threads: evaluate loss %.9g / %.9g, metric "
+           "%.9g / %.9g\n", which, (int)n, (int)batch, threads, b[0], a[0], b[1], a[1]);
+    ck_assert_msg(fabs(a[0] - b[0]) <= 1e-6 * fmax(fabs(a[0]), 1e-3),
+                  "model %d, %d threads: loss %.9g vs %.9g on one thread", which, threads, b[0], a[0]);
+    if (metric == SEQNET_METRIC_MEAN_ABSOLUTE_ERROR)
+        ck_assert(fabs(a[1] - b[1]) <= 1e-6 * fmax(fabs(a[1]), 1e-3));
+    else
+        ck_assert_msg(a[1] == b[1], "accuracy %.9g vs %.9g on one thread", b[1], a[1]);
+    free_dataset(ds);
+    seqnet_trainer_free(t1);
+    seqnet_trainer_free(t2);
+    seqnet_model_free(m);
+}
+
+START_TEST(split_evaluate_matches_one_thread)
+{
+    split_evaluate_matches(M_POOLED, 29, 8, 2, 0);
+    split_evaluate_matches(M_POOLED, 29, 16, 3, 1);
+    split_evaluate_matches(M_SEQ_LABELS, 21, 10, 4, 1);
+    split_evaluate_matches(M_LSTM_SUM, 13, 7, 2, 1);
+    split_evaluate_matches(M_FLATTEN, 9, 64, 8, 0);
+}
+END_TEST
+
 static void fit_model(int which, int threads, weights *w, double *first_loss, double *last_loss)
 {
     seqnet_model *m = build(which, 0.25);
@@ -605,6 +654,7 @@ static Suite *train_threads_suite(void)
     tcase_add_test(tc, split_step_matches_one_thread_seq_labels);
     tcase_add_test(tc, split_step_matches_one_thread_lstm_sum_over_steps);
     tcase_add_test(tc, split_step_matches_one_thread_embeddings);
+    tcase_add_test(tc, split_evaluate_matches_one_thread);
     tcase_add_test(tc, threaded_fit_is_deterministic_and_learns);
     tcase_add_test(tc, unsplittable_model_trains_as_on_one_thread);
     tcase_add_test(tc, error_in_a_slice_is_reported_and_leaves_nothing_behind);
