@@ -325,8 +325,8 @@ SN_INLINE void adagrad_kernel(float *restrict p, const float *restrict g,
 
 /* The update of one dense range [k, k + n) -- or, with zero_grad, of a range
  * whose gradient is 0 -- for the optimizer's current hyper-parameters. */
-SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads, int64_t k,
-                            int64_t n, const int zero_grad)
+SN_INLINE void update_range_at(const sn_optim *o, float *params, const float *grads, int64_t k,
+                               int64_t n, const int zero_grad, double step_lr)
 {
     const float lr = (float)o->learning_rate;
     float *p = params + k;
@@ -340,7 +340,7 @@ SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads
             sgd_plain_kernel(p, g, n, lr);
         break;
     case SEQNET_OPTIMIZER_ADAM:
-        adam_kernel(p, g, o->slot[0] + k, o->slot[1] + k, n, (float)o->step_lr,
+        adam_kernel(p, g, o->slot[0] + k, o->slot[1] + k, n, (float)step_lr,
                     (float)(1.0 - o->beta_1), (float)(1.0 - o->beta_2), (float)o->epsilon,
                     zero_grad);
         break;
@@ -355,6 +355,13 @@ SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads
             adagrad_kernel(p, g, o->slot[0] + k, n, lr, (float)o->epsilon);
         break;
     }
+}
+
+/* update_range_at with the current step's constant. */
+SN_INLINE void update_range(const sn_optim *o, float *params, const float *grads, int64_t k, int64_t n,
+                            const int zero_grad)
+{
+    update_range_at(o, params, grads, k, n, zero_grad, o->step_lr);
 }
 
 SN_CLONES
@@ -415,17 +422,14 @@ static int lazy_ready(const sn_optim *o, int64_t end)
 }
 
 /* Replay zero-gradient steps from+1 .. to on one row, each with the step
- * constant it had (the ring), through the very kernel the dense path uses. */
-SN_INLINE void replay_row(sn_optim *o, float *params, int64_t k, int32_t width, int64_t from,
-                       int64_t to)
+ * constant it had (the ring), through the very kernel the dense path uses.
+ * It writes only the row: calls on different rows may run at once. */
+SN_INLINE void replay_row(const sn_optim *o, float *params, int64_t k, int32_t width, int64_t from,
+                          int64_t to)
 {
-    double now = o->step_lr;
     int64_t s;
-    for (s = from + 1; s <= to; s++) {
-        o->step_lr = o->step_lr_ring[s % SN_OPTIM_RING];
-        update_range(o, params, NULL, k, width, 1);
-    }
-    o->step_lr = now;
+    for (s = from + 1; s <= to; s++)
+        update_range_at(o, params, NULL, k, width, 1, o->step_lr_ring[s % SN_OPTIM_RING]);
 }
 
 int sn_optim_state_finite(const sn_optim *o, int64_t offset, int64_t count)
@@ -534,7 +538,7 @@ void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t 
 #endif
 
 SN_CLONES
-int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
+int sn_optim_update_rows(const sn_optim *o, float *params, const float *grads, int64_t offset,
                          int32_t row_width, const int32_t *rows, int32_t n_rows,
                          int64_t *row_step)
 {

@@ -90,8 +90,10 @@ void sn_optim_update(sn_optim *o, float *params, const float *grads, int64_t off
 int sn_optim_is_lazy(const sn_optim *o);
 /* Update the listed rows (each row_width floats at offset + row*row_width)
  * at the current step with their gradients, replaying missed steps first.
- * Returns 1 when every value written is finite, 0 otherwise. */
-int sn_optim_update_rows(sn_optim *o, float *params, const float *grads, int64_t offset,
+ * Returns 1 when every value written is finite, 0 otherwise. It writes
+ * only the listed rows (weights, optimizer state, row_step) and reads o:
+ * calls on disjoint row lists may run at once on different threads. */
+int sn_optim_update_rows(const sn_optim *o, float *params, const float *grads, int64_t offset,
                          int32_t row_width, const int32_t *rows, int32_t n_rows,
                          int64_t *row_step);
 /* Floats the log needs for count parameters (weights plus state). */

@@ -105,6 +105,9 @@ struct seqnet_trainer {
     const seqnet_data *job_data; /* the step the pool is running */
     int32_t job_shards;
     int job_eval;                /* 1: forward and loss only (evaluation) */
+    const sn_param *job_param;   /* the row-sparse update the pool is running */
+    int32_t job_layer;
+    int job_finite[SN_MAX_THREADS];
 };
 
 static void catch_up_all(seqnet_trainer *t);
@@ -770,6 +773,44 @@ static void rollback(seqnet_trainer *t, int32_t last_l, int32_t last_p)
 }
 
 /* Clip, check for non-finite gradients, update. */
+/* One worker's share of a row-sparse update: a contiguous part of the
+ * touched list. Rows are independent, so the result is the one thread's,
+ * bit for bit, whatever the split. */
+static void rows_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    const sn_param *P = t->job_param;
+    int32_t l = t->job_layer, n = t->n_touched[l];
+    int32_t lo = (int32_t)((int64_t)n * worker / t->threads);
+    int32_t hi = (int32_t)((int64_t)n * (worker + 1) / t->threads);
+    if (worker >= t->threads)
+        return;
+    t->job_finite[worker] = 1;
+    if (hi <= lo)
+        return;
+    t->job_finite[worker] = sn_optim_update_rows(&t->optim, t->model->params, t->grads, P->offset,
+                                                 (int32_t)P->dims[P->rank - 1], t->touched[l] + lo,
+                                                 hi - lo, t->row_step[l]);
+}
+
+/* A row-sparse weight's update, on the trainer's threads when it has them
+ * and the step touched enough rows to pay for waking them. */
+static int update_sparse(seqnet_trainer *t, int32_t l, const sn_param *P)
+{
+    int32_t w;
+    int finite = 1;
+    if (t->pool == NULL || t->threads < 2 || t->n_touched[l] < 2048)
+        return sn_optim_update_rows(&t->optim, t->model->params, t->grads, P->offset,
+                                    (int32_t)P->dims[P->rank - 1], t->touched[l], t->n_touched[l],
+                                    t->row_step[l]);
+    t->job_param = P;
+    t->job_layer = l;
+    sn_pool_run(t->pool, rows_job, t);
+    for (w = 0; w < t->threads; w++)
+        finite = finite && t->job_finite[w];
+    return finite;
+}
+
 static int apply_gradients(seqnet_trainer *t)
 {
     seqnet_model *m = t->model;
@@ -871,9 +912,7 @@ static int apply_gradients(seqnet_trainer *t)
                 if (!P->trainable || P->sparse_rows != (pass == 1))
                     continue;
                 if (P->sparse_rows) {
-                    finite = sn_optim_update_rows(&t->optim, m->params, t->grads, P->offset,
-                                                  (int32_t)P->dims[P->rank - 1], t->touched[l],
-                                                  t->n_touched[l], t->row_step[l]);
+                    finite = update_sparse(t, l, P);
                 } else {
                     sn_optim_save_range(&t->optim, m->params, P->offset, P->count, &t->undo);
                     sn_optim_update(&t->optim, m->params, t->grads, P->offset, P->count, NULL,
@@ -1188,6 +1227,12 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
         if (st != SEQNET_OK)
             st = sn_copy_error(&t->obj, &t->session->obj, st);
     }
+    /* The row-sparse update runs on the trainer's threads even when this
+     * step was not split (update_sparse): start them before anything is
+     * written, so that failing to start them changes nothing. */
+    if (st == SEQNET_OK && t->threads > 1 && t->pool == NULL &&
+        (st = sn_pool_new(&t->obj.alloc, t->threads, &t->pool)) != SEQNET_OK)
+        st = sn_error(&t->obj, st, "could not start %d training threads", (int)t->threads - 1);
     if (st != SEQNET_OK) {
         clear_sparse_flags(t);
         return st;

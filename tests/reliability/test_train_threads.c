@@ -350,6 +350,90 @@ START_TEST(split_evaluate_matches_one_thread)
 }
 END_TEST
 
+/* A pooled embedding over a large vocabulary, for the row-sparse update
+ * split over the trainer's threads (it takes that path from 2048 touched
+ * rows). */
+#define BIG_VOCAB 6000
+#define BIG_TIME 2600
+
+static seqnet_model *build_big(void)
+{
+    seqnet_context *ctx = NULL;
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t in, x;
+    ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_context_set_seed(ctx, 5), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, BIG_TIME, "ids", &in), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, BIG_VOCAB), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4), SEQNET_OK);
+    x = add(g, o, SEQNET_LAYER_EMBEDDING, in);
+    seqnet_options_clear(o);
+    x = add(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x);
+    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid"), SEQNET_OK);
+    x = add(g, o, SEQNET_LAYER_DENSE, x);
+    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+    return m;
+}
+
+/* Batches of one row are not split, so both trainers compute the same
+ * gradients; the 2- and 3-thread ones then update the ~2,300 touched rows
+ * of each step on their threads, with Adam replaying the steps rows
+ * missed. The tables must come out bit for bit equal. */
+START_TEST(threaded_row_update_is_bit_identical)
+{
+    static int32_t ids[3][BIG_TIME];
+    static float table[3][BIG_VOCAB * 4], start[BIG_VOCAB * 4];
+    float y = 1.0f;
+    int threads, step, i;
+    rel_rng r = {4242};
+    for (step = 0; step < 3; step++)
+        for (i = 0; i < BIG_TIME; i++)
+            ids[step][i] = (int32_t)rel_below(&r, BIG_VOCAB);
+    for (threads = 1; threads <= 3; threads++) {
+        seqnet_model *m = build_big();
+        seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
+        seqnet_context *ctx = NULL;
+        seqnet_data *d = NULL;
+        double loss;
+        ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+        if (threads == 1)
+            ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, start, BIG_VOCAB * 4), SEQNET_OK);
+        for (step = 0; step < 3; step++) {
+            ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids[step], 1, BIG_TIME), SEQNET_OK);
+            ck_assert_int_eq(seqnet_data_set_targets(d, 0, &y, 1, 0, 1), SEQNET_OK);
+            ck_assert_msg(seqnet_trainer_train_batch(t, d, &loss) == SEQNET_OK, "%s", seqnet_errmsg(t));
+        }
+        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, table[threads - 1], BIG_VOCAB * 4), SEQNET_OK);
+        if (threads > 1)
+            ck_assert_msg(memcmp(table[threads - 1], table[0], sizeof table[0]) == 0,
+                          "%d threads: the embedding differs from one thread's", threads);
+        seqnet_data_free(d);
+        seqnet_context_free(ctx);
+        seqnet_trainer_free(t);
+        seqnet_model_free(m);
+    }
+    /* and the steps did move the table: every row at least one step
+     * touched (and most rows were touched by some step) */
+    {
+        int moved = 0;
+        for (i = 0; i < BIG_VOCAB; i++)
+            moved += memcmp(table[0] + 4 * i, start + 4 * i, 4 * sizeof(float)) != 0;
+        printf("row-sparse update on threads: %d of %d rows moved; 2 and 3 threads bit-identical to one\n",
+               moved, BIG_VOCAB);
+        ck_assert_int_gt(moved, BIG_VOCAB * 2 / 3);
+    }
+}
+END_TEST
+
 static void fit_model(int which, int threads, weights *w, double *first_loss, double *last_loss)
 {
     seqnet_model *m = build(which, 0.25);
@@ -655,6 +739,7 @@ static Suite *train_threads_suite(void)
     tcase_add_test(tc, split_step_matches_one_thread_lstm_sum_over_steps);
     tcase_add_test(tc, split_step_matches_one_thread_embeddings);
     tcase_add_test(tc, split_evaluate_matches_one_thread);
+    tcase_add_test(tc, threaded_row_update_is_bit_identical);
     tcase_add_test(tc, threaded_fit_is_deterministic_and_learns);
     tcase_add_test(tc, unsplittable_model_trains_as_on_one_thread);
     tcase_add_test(tc, error_in_a_slice_is_reported_and_leaves_nothing_behind);
