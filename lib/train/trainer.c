@@ -105,9 +105,12 @@ struct seqnet_trainer {
     const seqnet_data *job_data; /* the step the pool is running */
     int32_t job_shards;
     int job_eval;                /* 1: forward and loss only (evaluation) */
-    const sn_param *job_param;   /* the row-sparse update the pool is running */
-    int32_t job_layer;
+    const sn_param *job_param;   /* the row-sparse update or merge the pool is running */
+    int32_t job_layer, job_count;
+    const float *job_c;
     int job_finite[SN_MAX_THREADS];
+    int32_t job_fresh[SN_MAX_THREADS]; /* rows a merge worker added to the list */
+    int32_t **fresh;      /* per row-sparse layer: merge workers' new rows, by range */
 };
 
 static void catch_up_all(seqnet_trainer *t);
@@ -161,6 +164,11 @@ static void free_shards(seqnet_trainer *t)
     sn_free(a, t->shards);
     t->shards = NULL;
     t->n_shards = 0;
+    if (t->fresh != NULL)
+        for (l = 0; l < t->model->n_layers; l++)
+            sn_free(a, t->fresh[l]);
+    sn_free(a, t->fresh);
+    t->fresh = NULL;
 }
 
 SEQNET_API void seqnet_trainer_free(seqnet_trainer *trainer)
@@ -1069,6 +1077,17 @@ static int make_shards(seqnet_trainer *t, int32_t count)
                                     "out of memory for the training threads");
             }
     }
+    if (t->fresh == NULL) {
+        if ((t->fresh = sn_calloc(a, (size_t)m->n_layers, sizeof *t->fresh)) == NULL)
+            return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the training threads");
+        for (l = 0; l < m->n_layers; l++)
+            for (p = 0; p < m->layers[l].n_params; p++) {
+                const sn_param *P = &m->layers[l].params[p];
+                if (P->sparse_rows &&
+                    (t->fresh[l] = sn_malloc(a, (size_t)P->dims[0] * sizeof(int32_t))) == NULL)
+                    return sn_error(&t->obj, SEQNET_ENOMEM, "out of memory for the training threads");
+            }
+    }
     if (t->pool == NULL && (st = sn_pool_new(a, t->threads, &t->pool)) != SEQNET_OK)
         return sn_error(&t->obj, st, "could not start %d training threads", (int)t->threads - 1);
     return SEQNET_OK;
@@ -1083,6 +1102,59 @@ static int ensure_shards(seqnet_trainer *t, int32_t count)
     if ((st = make_shards(t, count)) != SEQNET_OK)
         free_shards(t);
     return st;
+}
+
+/* One worker's share of a row-sparse merge: the rows in its range of the
+ * table, from every slice's list (each worker reads all lists and keeps
+ * its rows, so no two workers write the same row or flag). Rows new to
+ * slice 0 go to fresh[l] from the range's start; the caller appends them
+ * to slice 0's list in worker order. Per row the arithmetic is the serial
+ * merge's, so the gradients are bit-identical to it. */
+static void merge_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    const sn_param *P = t->job_param;
+    int32_t l = t->job_layer, count = t->job_count, k, i, n_new = 0;
+    int64_t n_rows = P->dims[0];
+    int32_t lo = (int32_t)(n_rows * worker / t->threads), hi = (int32_t)(n_rows * (worker + 1) / t->threads);
+    size_t width = (size_t)P->dims[P->rank - 1], j;
+    float *g0 = t->grads + P->offset;
+    uint8_t *flags0 = t->row_flags[l];
+    int32_t *fresh = t->fresh[l] + lo;
+    const float *c = t->job_c;
+    if (worker >= t->threads)
+        return;
+    if (c[0] != 1.0f)
+        for (i = 0; i < t->n_touched[l]; i++) {
+            int32_t r = t->touched[l][i];
+            float *row = g0 + (size_t)r * width;
+            if (r < lo || r >= hi)
+                continue;
+            for (j = 0; j < width; j++)
+                row[j] *= c[0];
+        }
+    for (k = 1; k < count; k++) {
+        sn_shard *sh = &t->shards[k];
+        const float ck = c[k];
+        for (i = 0; i < sh->n_touched[l]; i++) {
+            int32_t r = sh->touched[l][i];
+            const float *src = sh->grads + P->offset + (size_t)r * width;
+            float *dst = g0 + (size_t)r * width;
+            if (r < lo || r >= hi)
+                continue;
+            if (flags0[r]) {
+                for (j = 0; j < width; j++)
+                    dst[j] += ck * src[j];
+            } else {
+                for (j = 0; j < width; j++)
+                    dst[j] = ck * src[j];
+                flags0[r] = 1;
+                fresh[n_new++] = r;
+            }
+            sh->row_flags[l][r] = 0;
+        }
+    }
+    t->job_fresh[worker] = n_new;
 }
 
 /* The slices' gradients into slice 0's (the trainer's), each weighted by
@@ -1113,6 +1185,26 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
                     const float ck = c[k];
                     for (j = 0; j < n; j++)
                         g0[j] += ck * gk[j];
+                }
+                continue;
+            }
+            if (t->pool != NULL && t->fresh != NULL && t->threads > 1 &&
+                t->n_touched[l] + t->shards[1].n_touched[l] >= 2048) {
+                int32_t w;
+                t->job_param = P;
+                t->job_layer = l;
+                t->job_count = count;
+                t->job_c = c;
+                sn_pool_run(t->pool, merge_job, t);
+                for (w = 0; w < t->threads; w++) {
+                    int32_t lo = (int32_t)(P->dims[0] * w / t->threads);
+                    memcpy(t->touched[l] + t->n_touched[l], t->fresh[l] + lo,
+                           (size_t)t->job_fresh[w] * sizeof(int32_t));
+                    t->n_touched[l] += t->job_fresh[w];
+                }
+                for (k = 1; k < count; k++) {
+                    t->shards[k].n_touched[l] = 0;
+                    t->rows_finite[l] = (uint8_t)(t->rows_finite[l] && t->shards[k].rows_finite[l]);
                 }
                 continue;
             }

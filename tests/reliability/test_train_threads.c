@@ -434,6 +434,58 @@ START_TEST(threaded_row_update_is_bit_identical)
 }
 END_TEST
 
+/* Batches of two rows over the same table are split (one row per slice):
+ * the slices' row gradients are merged on the threads (from 2048 rows),
+ * then updated there. Against one thread: equal to rounding, every row
+ * moved the same; two runs with 2 threads: bit-identical. */
+START_TEST(threaded_row_merge_matches_one_thread)
+{
+    static int32_t ids[3][2 * BIG_TIME];
+    static float table[4][BIG_VOCAB * 4], start[BIG_VOCAB * 4];
+    float y[2] = {1.0f, 0.0f};
+    int run, step, i;
+    double worst = 0.0;
+    rel_rng r = {99};
+    for (step = 0; step < 3; step++)
+        for (i = 0; i < 2 * BIG_TIME; i++)
+            ids[step][i] = (int32_t)rel_below(&r, BIG_VOCAB);
+    for (run = 0; run < 4; run++) { /* threads 1, 2, 2, 3 */
+        int threads = run == 0 ? 1 : run == 3 ? 3 : 2;
+        seqnet_model *m = build_big();
+        seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
+        seqnet_context *ctx = NULL;
+        seqnet_data *d = NULL;
+        double loss;
+        ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+        if (run == 0)
+            ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, start, BIG_VOCAB * 4), SEQNET_OK);
+        for (step = 0; step < 3; step++) {
+            ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids[step], 2, BIG_TIME), SEQNET_OK);
+            ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 2, 0, 1), SEQNET_OK);
+            ck_assert_msg(seqnet_trainer_train_batch(t, d, &loss) == SEQNET_OK, "%s", seqnet_errmsg(t));
+        }
+        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, table[run], BIG_VOCAB * 4), SEQNET_OK);
+        seqnet_data_free(d);
+        seqnet_context_free(ctx);
+        seqnet_trainer_free(t);
+        seqnet_model_free(m);
+    }
+    ck_assert_msg(memcmp(table[1], table[2], sizeof table[1]) == 0, "two 2-thread runs differ");
+    for (run = 1; run < 4; run++)
+        for (i = 0; i < BIG_VOCAB * 4; i++) {
+            double moved0 = fabs((double)table[0][i] - start[i]);
+            double moved = fabs((double)table[run][i] - start[i]);
+            worst = fmax(worst, fabs((double)table[run][i] - table[0][i]));
+            /* a row the merge lost would not move at all */
+            ck_assert_msg((moved0 == 0.0) == (moved == 0.0), "run %d: weight %d moved %g against %g", run,
+                          i, moved, moved0);
+        }
+    printf("row-sparse merge on threads: largest difference from one thread %.3g\n", worst);
+    ck_assert(worst < 1e-6);
+}
+END_TEST
+
 static void fit_model(int which, int threads, weights *w, double *first_loss, double *last_loss)
 {
     seqnet_model *m = build(which, 0.25);
@@ -740,6 +792,7 @@ static Suite *train_threads_suite(void)
     tcase_add_test(tc, split_step_matches_one_thread_embeddings);
     tcase_add_test(tc, split_evaluate_matches_one_thread);
     tcase_add_test(tc, threaded_row_update_is_bit_identical);
+    tcase_add_test(tc, threaded_row_merge_matches_one_thread);
     tcase_add_test(tc, threaded_fit_is_deterministic_and_learns);
     tcase_add_test(tc, unsplittable_model_trains_as_on_one_thread);
     tcase_add_test(tc, error_in_a_slice_is_reported_and_leaves_nothing_behind);
