@@ -102,8 +102,10 @@ enum seqnet_train_param {
      * into N slices of consecutive rows, runs forward, loss and backward of
      * the slices at once (one session per slice), and adds the slices'
      * gradients, weighted by their share of the loss's denominator, before
-     * the one optimizer step. The arithmetic is that of one thread up to
-     * rounding: results are deterministic for a given N, but not
+     * the one optimizer step. For embeddings (row-sparse weights) that
+     * merge and the optimizer's row update also run on the threads, each
+     * on its own part of the table. The arithmetic is that of one thread
+     * up to rounding: results are deterministic for a given N, but not
      * bit-identical to N = 1. Dropout draws from one stream per slice.
      *
      * Steps stay on one thread when splitting would change what is
