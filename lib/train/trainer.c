@@ -1104,26 +1104,19 @@ static int ensure_shards(seqnet_trainer *t, int32_t count)
     return st;
 }
 
-/* One worker's share of a row-sparse merge: the rows in its range of the
- * table, from every slice's list (each worker reads all lists and keeps
- * its rows, so no two workers write the same row or flag). Rows new to
- * slice 0 go to fresh[l] from the range's start; the caller appends them
- * to slice 0's list in worker order. Per row the arithmetic is the serial
- * merge's, so the gradients are bit-identical to it. */
-static void merge_job(void *arg, int worker)
+/* The row-sparse merge of the rows in [lo, hi) of the table, from every
+ * slice's list: slice 0's rows scaled by c[0], the others' added (or
+ * copied, where slice 0 did not touch the row) and flagged in slice 0;
+ * rows new to slice 0 are written to fresh, and their count returned. The
+ * slices' flags of these rows are cleared. Several calls on disjoint
+ * ranges may run at once: each writes only its rows and flags. */
+static int32_t merge_rows(seqnet_trainer *t, const sn_param *P, int32_t l, int32_t count, const float *c,
+                          int32_t lo, int32_t hi, int32_t *fresh)
 {
-    seqnet_trainer *t = arg;
-    const sn_param *P = t->job_param;
-    int32_t l = t->job_layer, count = t->job_count, k, i, n_new = 0;
-    int64_t n_rows = P->dims[0];
-    int32_t lo = (int32_t)(n_rows * worker / t->threads), hi = (int32_t)(n_rows * (worker + 1) / t->threads);
     size_t width = (size_t)P->dims[P->rank - 1], j;
     float *g0 = t->grads + P->offset;
     uint8_t *flags0 = t->row_flags[l];
-    int32_t *fresh = t->fresh[l] + lo;
-    const float *c = t->job_c;
-    if (worker >= t->threads)
-        return;
+    int32_t k, i, n_new = 0;
     if (c[0] != 1.0f)
         for (i = 0; i < t->n_touched[l]; i++) {
             int32_t r = t->touched[l][i];
@@ -1154,7 +1147,23 @@ static void merge_job(void *arg, int worker)
             sh->row_flags[l][r] = 0;
         }
     }
-    t->job_fresh[worker] = n_new;
+    return n_new;
+}
+
+/* One thread's part of a row-sparse merge: its range of the table; its
+ * new rows go to fresh[l] from the range's start. */
+static void merge_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    const sn_param *P = t->job_param;
+    int64_t n_rows = P->dims[0];
+    int32_t lo, hi;
+    if (worker >= t->threads)
+        return;
+    lo = (int32_t)(n_rows * worker / t->threads);
+    hi = (int32_t)(n_rows * (worker + 1) / t->threads);
+    t->job_fresh[worker] = merge_rows(t, P, t->job_layer, t->job_count, t->job_c, lo, hi,
+                                      t->fresh[t->job_layer] + lo);
 }
 
 /* The slices' gradients into slice 0's (the trainer's), each weighted by
@@ -1171,7 +1180,7 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
             continue;
         for (p = 0; p < L->n_params; p++) {
             const sn_param *P = &L->params[p];
-            size_t width = (size_t)P->dims[P->rank - 1], j;
+            size_t j;
             float *g0 = t->grads + P->offset;
             if (!P->trainable)
                 continue;
@@ -1190,6 +1199,8 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
             }
             if (t->pool != NULL && t->fresh != NULL && t->threads > 1 &&
                 t->n_touched[l] + t->shards[1].n_touched[l] >= 2048) {
+                /* on the threads, each its range of rows (from 2048 rows:
+                 * fewer do not pay for waking them) */
                 int32_t w;
                 t->job_param = P;
                 t->job_layer = l;
@@ -1202,44 +1213,15 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
                            (size_t)t->job_fresh[w] * sizeof(int32_t));
                     t->n_touched[l] += t->job_fresh[w];
                 }
-                for (k = 1; k < count; k++) {
-                    t->shards[k].n_touched[l] = 0;
-                    t->rows_finite[l] = (uint8_t)(t->rows_finite[l] && t->shards[k].rows_finite[l]);
-                }
-                continue;
+            } else {
+                t->n_touched[l] += merge_rows(t, P, l, count, c, 0, (int32_t)P->dims[0],
+                                              t->touched[l] + t->n_touched[l]);
             }
-            {
-                uint8_t *flags0 = t->row_flags[l];
-                int32_t *list0 = t->touched[l], i;
-                if (c[0] != 1.0f)
-                    for (i = 0; i < t->n_touched[l]; i++) {
-                        float *row = g0 + (size_t)list0[i] * width;
-                        for (j = 0; j < width; j++)
-                            row[j] *= c[0];
-                    }
-                for (k = 1; k < count; k++) {
-                    sn_shard *sh = &t->shards[k];
-                    const float ck = c[k];
-                    for (i = 0; i < sh->n_touched[l]; i++) {
-                        int32_t r = sh->touched[l][i];
-                        const float *src = sh->grads + P->offset + (size_t)r * width;
-                        float *dst = g0 + (size_t)r * width;
-                        if (flags0[r]) {
-                            for (j = 0; j < width; j++)
-                                dst[j] += ck * src[j];
-                        } else {
-                            for (j = 0; j < width; j++)
-                                dst[j] = ck * src[j];
-                            flags0[r] = 1;
-                            list0[t->n_touched[l]++] = r;
-                        }
-                        sh->row_flags[l][r] = 0;
-                    }
-                    sh->n_touched[l] = 0;
-                    /* Weights in [0, 1] that sum to 1 keep each slice's
-                     * bound (SN_ROWS_FINITE_BOUND) a bound of the sum. */
-                    t->rows_finite[l] = (uint8_t)(t->rows_finite[l] && sh->rows_finite[l]);
-                }
+            for (k = 1; k < count; k++) {
+                t->shards[k].n_touched[l] = 0;
+                /* Weights in [0, 1] that sum to 1 keep each slice's
+                 * bound (SN_ROWS_FINITE_BOUND) a bound of the sum. */
+                t->rows_finite[l] = (uint8_t)(t->rows_finite[l] && t->shards[k].rows_finite[l]);
             }
         }
     }

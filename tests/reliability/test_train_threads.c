@@ -54,18 +54,43 @@ static int32_t add(seqnet_graph *g, seqnet_options *o, int kind, int32_t in)
     return out;
 }
 
+/* A graph under construction, its context and options. */
+typedef struct kit {
+    seqnet_context *ctx;
+    seqnet_graph *g;
+    seqnet_options *o;
+} kit;
+
+static void kit_begin(kit *k, uint64_t seed)
+{
+    memset(k, 0, sizeof *k);
+    ck_assert_int_eq(seqnet_context_new(&k->ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_context_set_seed(k->ctx, seed), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_new(k->ctx, &k->g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(k->ctx, &k->o), SEQNET_OK);
+}
+
+/* Compile in -> x and free the kit. */
+static seqnet_model *kit_end(kit *k, int32_t in, int32_t x)
+{
+    seqnet_model *m = NULL;
+    ck_assert_int_eq(seqnet_graph_compile(k->g, &in, 1, &x, 1, &m), SEQNET_OK);
+    seqnet_options_free(k->o);
+    seqnet_graph_free(k->g);
+    seqnet_context_free(k->ctx);
+    return m;
+}
+
 /* A model; dropout > 0 adds a Dropout layer to the pooled kinds. */
 static seqnet_model *build(int which, double dropout)
 {
-    seqnet_context *ctx = NULL;
-    seqnet_graph *g = NULL;
-    seqnet_options *o = NULL;
-    seqnet_model *m = NULL;
+    kit k;
+    seqnet_graph *g;
+    seqnet_options *o;
     int32_t in, x;
-    ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
-    ck_assert_int_eq(seqnet_context_set_seed(ctx, 77), SEQNET_OK);
-    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
-    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    kit_begin(&k, 77);
+    g = k.g;
+    o = k.o;
     if (which == M_LSTM_SUM) {
         ck_assert_int_eq(seqnet_graph_input_sequence(g, TIME, 3, "x", &in), SEQNET_OK);
         ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 5), SEQNET_OK);
@@ -111,11 +136,7 @@ static seqnet_model *build(int which, double dropout)
             x = add(g, o, SEQNET_LAYER_DENSE, x);
         }
     }
-    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
-    seqnet_options_free(o);
-    seqnet_graph_free(g);
-    seqnet_context_free(ctx);
-    return m;
+    return kit_end(&k, in, x);
 }
 
 /* Data for a model: n rows. Token rows are post-padded to random lengths;
@@ -358,29 +379,56 @@ END_TEST
 
 static seqnet_model *build_big(void)
 {
-    seqnet_context *ctx = NULL;
-    seqnet_graph *g = NULL;
-    seqnet_options *o = NULL;
-    seqnet_model *m = NULL;
+    kit k;
     int32_t in, x;
+    kit_begin(&k, 5);
+    ck_assert_int_eq(seqnet_graph_input_tokens(k.g, BIG_TIME, "ids", &in), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_INPUT_DIM, BIG_VOCAB), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_OUTPUT_DIM, 4), SEQNET_OK);
+    x = add(k.g, k.o, SEQNET_LAYER_EMBEDDING, in);
+    seqnet_options_clear(k.o);
+    x = add(k.g, k.o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x);
+    ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_string(k.o, SEQNET_OPT_ACTIVATION, "sigmoid"), SEQNET_OK);
+    x = add(k.g, k.o, SEQNET_LAYER_DENSE, x);
+    return kit_end(&k, in, x);
+}
+
+/* Three Adam steps on the big table with `threads`, batches of `rows` rows
+ * (ids[step]: rows x BIG_TIME); the table before (when start is not NULL)
+ * and after. */
+static void train_big(int threads, int32_t rows, const int32_t *ids, const float *y, float *start,
+                      float *table)
+{
+    seqnet_model *m = build_big();
+    seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
+    seqnet_context *ctx = NULL;
+    seqnet_data *d = NULL;
+    double loss;
+    int step;
     ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
-    ck_assert_int_eq(seqnet_context_set_seed(ctx, 5), SEQNET_OK);
-    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
-    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
-    ck_assert_int_eq(seqnet_graph_input_tokens(g, BIG_TIME, "ids", &in), SEQNET_OK);
-    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, BIG_VOCAB), SEQNET_OK);
-    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4), SEQNET_OK);
-    x = add(g, o, SEQNET_LAYER_EMBEDDING, in);
-    seqnet_options_clear(o);
-    x = add(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x);
-    ck_assert_int_eq(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
-    ck_assert_int_eq(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid"), SEQNET_OK);
-    x = add(g, o, SEQNET_LAYER_DENSE, x);
-    ck_assert_int_eq(seqnet_graph_compile(g, &in, 1, &x, 1, &m), SEQNET_OK);
-    seqnet_options_free(o);
-    seqnet_graph_free(g);
+    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+    if (start != NULL)
+        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, start, BIG_VOCAB * 4), SEQNET_OK);
+    for (step = 0; step < 3; step++) {
+        ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids + (size_t)step * rows * BIG_TIME, rows, BIG_TIME),
+                         SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, rows, 0, 1), SEQNET_OK);
+        ck_assert_msg(seqnet_trainer_train_batch(t, d, &loss) == SEQNET_OK, "%s", seqnet_errmsg(t));
+    }
+    ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, table, BIG_VOCAB * 4), SEQNET_OK);
+    seqnet_data_free(d);
     seqnet_context_free(ctx);
-    return m;
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+}
+
+static void random_ids(int32_t *ids, size_t n, uint64_t seed)
+{
+    rel_rng r = {seed};
+    size_t i;
+    for (i = 0; i < n; i++)
+        ids[i] = (int32_t)rel_below(&r, BIG_VOCAB);
 }
 
 /* Batches of one row are not split, so both trainers compute the same
@@ -389,48 +437,23 @@ static seqnet_model *build_big(void)
  * missed. The tables must come out bit for bit equal. */
 START_TEST(threaded_row_update_is_bit_identical)
 {
-    static int32_t ids[3][BIG_TIME];
+    static int32_t ids[3 * BIG_TIME];
     static float table[3][BIG_VOCAB * 4], start[BIG_VOCAB * 4];
     float y = 1.0f;
-    int threads, step, i;
-    rel_rng r = {4242};
-    for (step = 0; step < 3; step++)
-        for (i = 0; i < BIG_TIME; i++)
-            ids[step][i] = (int32_t)rel_below(&r, BIG_VOCAB);
+    int threads, i, moved = 0;
+    random_ids(ids, 3 * BIG_TIME, 4242);
     for (threads = 1; threads <= 3; threads++) {
-        seqnet_model *m = build_big();
-        seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
-        seqnet_context *ctx = NULL;
-        seqnet_data *d = NULL;
-        double loss;
-        ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
-        ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
-        if (threads == 1)
-            ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, start, BIG_VOCAB * 4), SEQNET_OK);
-        for (step = 0; step < 3; step++) {
-            ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids[step], 1, BIG_TIME), SEQNET_OK);
-            ck_assert_int_eq(seqnet_data_set_targets(d, 0, &y, 1, 0, 1), SEQNET_OK);
-            ck_assert_msg(seqnet_trainer_train_batch(t, d, &loss) == SEQNET_OK, "%s", seqnet_errmsg(t));
-        }
-        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, table[threads - 1], BIG_VOCAB * 4), SEQNET_OK);
+        train_big(threads, 1, ids, &y, threads == 1 ? start : NULL, table[threads - 1]);
         if (threads > 1)
             ck_assert_msg(memcmp(table[threads - 1], table[0], sizeof table[0]) == 0,
                           "%d threads: the embedding differs from one thread's", threads);
-        seqnet_data_free(d);
-        seqnet_context_free(ctx);
-        seqnet_trainer_free(t);
-        seqnet_model_free(m);
     }
-    /* and the steps did move the table: every row at least one step
-     * touched (and most rows were touched by some step) */
-    {
-        int moved = 0;
-        for (i = 0; i < BIG_VOCAB; i++)
-            moved += memcmp(table[0] + 4 * i, start + 4 * i, 4 * sizeof(float)) != 0;
-        printf("row-sparse update on threads: %d of %d rows moved; 2 and 3 threads bit-identical to one\n",
-               moved, BIG_VOCAB);
-        ck_assert_int_gt(moved, BIG_VOCAB * 2 / 3);
-    }
+    /* and the steps did move the table (most rows were touched by a step) */
+    for (i = 0; i < BIG_VOCAB; i++)
+        moved += memcmp(table[0] + 4 * i, start + 4 * i, 4 * sizeof(float)) != 0;
+    printf("row-sparse update on threads: %d of %d rows moved; 2 and 3 threads bit-identical to one\n",
+           moved, BIG_VOCAB);
+    ck_assert_int_gt(moved, BIG_VOCAB * 2 / 3);
 }
 END_TEST
 
@@ -440,37 +463,14 @@ END_TEST
  * moved the same; two runs with 2 threads: bit-identical. */
 START_TEST(threaded_row_merge_matches_one_thread)
 {
-    static int32_t ids[3][2 * BIG_TIME];
+    static int32_t ids[3 * 2 * BIG_TIME];
     static float table[4][BIG_VOCAB * 4], start[BIG_VOCAB * 4];
     float y[2] = {1.0f, 0.0f};
-    int run, step, i;
+    int run, i;
     double worst = 0.0;
-    rel_rng r = {99};
-    for (step = 0; step < 3; step++)
-        for (i = 0; i < 2 * BIG_TIME; i++)
-            ids[step][i] = (int32_t)rel_below(&r, BIG_VOCAB);
-    for (run = 0; run < 4; run++) { /* threads 1, 2, 2, 3 */
-        int threads = run == 0 ? 1 : run == 3 ? 3 : 2;
-        seqnet_model *m = build_big();
-        seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
-        seqnet_context *ctx = NULL;
-        seqnet_data *d = NULL;
-        double loss;
-        ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
-        ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
-        if (run == 0)
-            ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, start, BIG_VOCAB * 4), SEQNET_OK);
-        for (step = 0; step < 3; step++) {
-            ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids[step], 2, BIG_TIME), SEQNET_OK);
-            ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, 2, 0, 1), SEQNET_OK);
-            ck_assert_msg(seqnet_trainer_train_batch(t, d, &loss) == SEQNET_OK, "%s", seqnet_errmsg(t));
-        }
-        ck_assert_int_eq(seqnet_model_get_weight(m, 1, 0, table[run], BIG_VOCAB * 4), SEQNET_OK);
-        seqnet_data_free(d);
-        seqnet_context_free(ctx);
-        seqnet_trainer_free(t);
-        seqnet_model_free(m);
-    }
+    random_ids(ids, 3 * 2 * BIG_TIME, 99);
+    for (run = 0; run < 4; run++) /* threads 1, 2, 2, 3 */
+        train_big(run == 0 ? 1 : run == 3 ? 3 : 2, 2, ids, y, run == 0 ? start : NULL, table[run]);
     ck_assert_msg(memcmp(table[1], table[2], sizeof table[1]) == 0, "two 2-thread runs differ");
     for (run = 1; run < 4; run++)
         for (i = 0; i < BIG_VOCAB * 4; i++) {
