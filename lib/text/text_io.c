@@ -194,18 +194,44 @@ int sn_source_count(sn_source *s, size_t min_item_size, size_t *n)
     return SEQNET_OK;
 }
 
-/* ---- CRC-32C (Castagnoli, reflected 0x82F63B78), four bits at a time ------- */
+/* ---- CRC-32C (Castagnoli, reflected 0x82F63B78): the crc32 instruction, or
+ * four bits at a time ------------------------------------------------------ */
 
 static const uint32_t crc_nibble[16] = {
     0x00000000u, 0x105EC76Fu, 0x20BD8EDEu, 0x30E349B1u, 0x417B1DBCu, 0x5125DAD3u, 0x61C69362u, 0x7198540Du,
     0x82F63B78u, 0x92A8FC17u, 0xA24BB5A6u, 0xB21572C9u, 0xC38D26C4u, 0xD3D3E1ABu, 0xE330A81Au, 0xF36E6F75u,
 };
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SN_HAVE_CRC32_INSN 1
+#include <nmmintrin.h>
+
+/* The same CRC with SSE4.2's crc32 instruction (it computes CRC-32C),
+ * 8 bytes at a time: a model of 11 MB is checked in milliseconds. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_insn(uint32_t crc, const uint8_t *p, size_t n)
+{
+    uint64_t c = crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = _mm_crc32_u64(c, w);
+    }
+    crc = (uint32_t)c;
+    for (; n > 0; n--, p++)
+        crc = _mm_crc32_u8(crc, *p);
+    return crc;
+}
+#endif
+
 uint32_t sn_crc32c(uint32_t crc, const void *data, size_t n)
 {
     const uint8_t *p = data;
     size_t i;
     crc = ~crc;
+#if defined(SN_HAVE_CRC32_INSN)
+    if (__builtin_cpu_supports("sse4.2"))
+        return ~crc32c_insn(crc, p, n);
+#endif
     for (i = 0; i < n; i++) {
         crc ^= p[i];
         crc = (crc >> 4) ^ crc_nibble[crc & 15u];

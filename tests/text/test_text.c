@@ -15,6 +15,7 @@
 
 #include "seqnet/text.h"
 #include "text/text_internal.h"
+#include "text/text_io.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -130,6 +131,42 @@ END_TEST
 /* ---- Tokenizer --------------------------------------------------------------- */
 
 static const char *lecture[] = {"The cat sat on the mat.", "The dog ate my homework."};
+
+/* Bit by bit, as the definition: reflected 0x82F63B78, inverted in and out. */
+static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+    size_t i;
+    int b;
+    crc = ~crc;
+    for (i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (b = 0; b < 8; b++)
+            crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+START_TEST(crc32c_matches_the_definition)
+{
+    static uint8_t buf[4096 + 16];
+    uint32_t x = 12345u;
+    size_t i, n, off;
+    ck_assert_uint_eq(sn_crc32c(0, "123456789", 9), 0xE3069283u); /* the standard check value */
+    ck_assert_uint_eq(sn_crc32c(0, "", 0), 0u);
+    for (i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (uint8_t)(x >> 16);
+    }
+    /* every length up to 80 at every alignment, then long ones, and a CRC
+     * carried across calls */
+    for (off = 0; off < 8; off++)
+        for (n = 0; n <= 80; n++)
+            ck_assert_uint_eq(sn_crc32c(0, buf + off, n), crc32c_bitwise(0, buf + off, n));
+    for (n = 4000; n <= 4096; n += 13)
+        ck_assert_uint_eq(sn_crc32c(7u, buf + 3, n), crc32c_bitwise(7u, buf + 3, n));
+    ck_assert_uint_eq(sn_crc32c(sn_crc32c(0, buf, 1000), buf + 1000, 3000), crc32c_bitwise(0, buf, 4000));
+}
+END_TEST
 
 START_TEST(tokenizer_lecture_example)
 {
@@ -618,6 +655,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, lower_matches_python_special_cases);
     tcase_add_test(tc, word_chars_follow_python_re);
     tcase_add_test(tc, murmur3_matches_sklearn);
+    tcase_add_test(tc, crc32c_matches_the_definition);
     tcase_add_test(tc, tokenizer_lecture_example);
     tcase_add_test(tc, tokenizer_oov_collision_leaves_index_one_empty);
     tcase_add_test(tc, tokenizer_errors);
