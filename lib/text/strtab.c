@@ -163,14 +163,12 @@ int sn_strtab_find(const sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, u
     }
 }
 
-int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id, int *inserted)
+/* Add s as id t->n (not checking whether it is there), indexing it when
+ * the table has an index; hashed h when indexed. */
+static int add_string(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, int index, uint32_t *id)
 {
     int rc;
     uint32_t k;
-    if (inserted != NULL)
-        *inserted = 0;
-    if (sn_strtab_find(t, s, n, h, id))
-        return SEQNET_OK;
     if (n > UINT32_MAX - 1 || t->n >= UINT32_MAX - 2)
         return SEQNET_ETOOBIG;
     if (t->arena_len > SIZE_MAX - n - 1)
@@ -188,7 +186,7 @@ int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint3
     rc = sn_grow(t->alloc, (void **)&t->arena, &t->arena_cap, t->arena_len + n + 1, 1);
     if (rc != SEQNET_OK)
         return rc;
-    if (t->mask == 0 || t->n + 1 > (t->mask + 1) / 2) {
+    if (index && (t->mask == 0 || t->n + 1 > (t->mask + 1) / 2)) {
         rc = rehash(t, t->n + 1);
         if (rc != SEQNET_OK)
             return rc;
@@ -201,11 +199,31 @@ int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint3
     t->len[k] = (uint32_t)n;
     t->arena_len += n + 1;
     t->n++;
-    place(t->slots, t->mask, h, s, n, t->off[k], k);
+    if (index)
+        place(t->slots, t->mask, h, s, n, t->off[k], k);
     *id = k;
-    if (inserted != NULL)
-        *inserted = 1;
     return SEQNET_OK;
+}
+
+int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id, int *inserted)
+{
+    int rc;
+    if (inserted != NULL)
+        *inserted = 0;
+    if (sn_strtab_find(t, s, n, h, id))
+        return SEQNET_OK;
+    rc = add_string(t, s, n, h, 1, id);
+    if (rc == SEQNET_OK && inserted != NULL)
+        *inserted = 1;
+    return rc;
+}
+
+int sn_strtab_append(sn_strtab *t, const uint8_t *s, size_t n)
+{
+    uint32_t id;
+    if (t->mask != 0) /* an indexed table stays indexed */
+        return add_string(t, s, n, sn_hash_bytes(s, n), 1, &id);
+    return add_string(t, s, n, 0, 0, &id);
 }
 
 void sn_strtab_truncate(sn_strtab *t, size_t n_keep)

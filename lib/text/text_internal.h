@@ -301,6 +301,11 @@ void sn_strtab_init(sn_strtab *t, const sn_alloc *a);
 void sn_strtab_free(sn_strtab *t);
 /* Find or insert; *id receives the id; *inserted (may be NULL) 1 if new. */
 int sn_strtab_intern(sn_strtab *t, const uint8_t *s, size_t n, uint64_t h, uint32_t *id, int *inserted);
+/* Add s as the next id without looking it up (the caller knows it is
+ * new). A table only ever appended to has no hash index: it is a list of
+ * strings, which sn_strtab_find never finds (vocabularies that are only
+ * exported, such as the pruned terms). */
+int sn_strtab_append(sn_strtab *t, const uint8_t *s, size_t n);
 /* Forget ids >= n_keep (used to undo a failed fit); never allocates. */
 void sn_strtab_truncate(sn_strtab *t, size_t n_keep);
 /* Pre-size for `n` strings totalling `bytes` bytes. */

@@ -593,9 +593,8 @@ static int build_vocab(seqnet_vectorizer *vec, fit_state *st, size_t n_docs, int
                               sn_hash_bytes((const uint8_t *)keep[i].s, keep[i].len), &id, NULL);
         col_of[keep[i].id] = (int32_t)id;
     }
-    for (i = 0; i < n_drop && rc == SEQNET_OK; i++)
-        rc = sn_strtab_intern(pruned, (const uint8_t *)drop[i].s, drop[i].len,
-                              sn_hash_bytes((const uint8_t *)drop[i].s, drop[i].len), &id, NULL);
+    for (i = 0; i < n_drop && rc == SEQNET_OK; i++) /* only handed back: no index */
+        rc = sn_strtab_append(pruned, (const uint8_t *)drop[i].s, drop[i].len);
     sn_free(a, keep);
     sn_free(a, drop);
     return rc;

@@ -70,8 +70,12 @@ static int bad(seqnet_context *ctx, const char *what)
     return sn_error(&ctx->obj, SEQNET_EFORMAT, "malformed vectorizer data: %s", what);
 }
 
-/* Read a list of distinct strings into a fresh table. */
-static int read_strs(seqnet_context *ctx, sn_source *src, sn_strtab *t)
+/* Read a list of distinct strings into a fresh table: indexed (a
+ * vocabulary that is looked up), or, for the pruned terms, which are only
+ * handed back, a plain list (no index to build on load) that must be in
+ * strictly increasing code point order, as fit writes it: that order is
+ * their documented order, and it proves them distinct. */
+static int read_strs(seqnet_context *ctx, sn_source *src, sn_strtab *t, int indexed)
 {
     size_t n, i;
     int rc;
@@ -79,20 +83,26 @@ static int read_strs(seqnet_context *ctx, sn_source *src, sn_strtab *t)
         return src->err;
     if (n > (size_t)INT32_MAX)
         return bad(ctx, "list too long");
-    if ((rc = sn_strtab_reserve(t, n, 1)) != SEQNET_OK)
+    if (indexed && (rc = sn_strtab_reserve(t, n, 1)) != SEQNET_OK)
         return rc;
     for (i = 0; i < n; i++) {
         const uint8_t *p;
         size_t len;
         uint32_t id;
-        int inserted;
+        int inserted = 1;
         if (sn_source_str(src, &p, &len) != SEQNET_OK)
             return src->err;
-        if ((rc = sn_strtab_intern(t, p, len, sn_hash_bytes(p, len), &id, &inserted)) != SEQNET_OK)
+        rc = indexed ? sn_strtab_intern(t, p, len, sn_hash_bytes(p, len), &id, &inserted)
+                     : sn_strtab_append(t, p, len);
+        if (rc != SEQNET_OK)
             return rc;
         if (!inserted)
             return bad(ctx, "duplicate string in a list");
     }
+    for (i = 1; !indexed && i < t->n; i++)
+        if (sn_bytes_cmp(sn_strtab_str(t, (uint32_t)(i - 1)), t->len[i - 1], sn_strtab_str(t, (uint32_t)i),
+                         t->len[i]) >= 0)
+            return bad(ctx, "pruned terms out of order or repeated");
     return SEQNET_OK;
 }
 
@@ -142,14 +152,14 @@ int sn_vectorizer_read_payload(seqnet_context *ctx, sn_source *src, seqnet_vecto
     if (rc == SEQNET_OK)
         rc = read_bound(src, vec, SEQNET_VECTORIZER_MIN_DF);
     if (rc == SEQNET_OK)
-        rc = read_strs(ctx, src, &vec->custom_stop);
+        rc = read_strs(ctx, src, &vec->custom_stop, 1);
     if (rc == SEQNET_OK)
         rc = sn_vectorizer_rebuild_stop(vec);
     fixed = sn_source_flag(src);
     fitted = sn_source_flag(src);
     n_docs = sn_source_u64(src);
     if (rc == SEQNET_OK)
-        rc = read_strs(ctx, src, &vec->vocab);
+        rc = read_strs(ctx, src, &vec->vocab, 1);
     has_idf = sn_source_flag(src);
     if (src->err != SEQNET_OK && (rc == SEQNET_OK || rc == src->err))
         goto source_error;
@@ -184,7 +194,7 @@ int sn_vectorizer_read_payload(seqnet_context *ctx, sn_source *src, seqnet_vecto
             }
         }
     }
-    if ((rc = read_strs(ctx, src, &vec->pruned)) != SEQNET_OK) {
+    if ((rc = read_strs(ctx, src, &vec->pruned, 0)) != SEQNET_OK) {
         if (rc == src->err)
             goto source_error;
         goto fail;

@@ -168,6 +168,70 @@ START_TEST(crc32c_matches_the_definition)
 }
 END_TEST
 
+/* The pruned terms (stop_words_) are loaded as a plain list that must be
+ * in strictly increasing order, as fit writes them: a record whose list is
+ * reordered or repeats a term (CRC made right again) is refused. */
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    int i;
+    for (i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+START_TEST(pruned_terms_must_be_in_order_on_load)
+{
+    const char *texts[] = {"aa bb cc", "aa dd", "aa ee"};
+    const size_t lens[] = {8, 5, 5};
+    seqnet_context *ctx = NULL;
+    seqnet_vectorizer *vec = NULL, *back = NULL;
+    void *data = NULL;
+    uint8_t *buf, *b, *c;
+    size_t size, n = 0, *offs = NULL;
+    char *terms = NULL;
+    int mode;
+    ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_vectorizer_new(ctx, SEQNET_VECTORIZER_COUNT, &vec), SEQNET_OK);
+    ck_assert_int_eq(seqnet_vectorizer_set_int(vec, SEQNET_VECTORIZER_MIN_DF, 2), SEQNET_OK);
+    ck_assert_int_eq(seqnet_vectorizer_fit(vec, texts, lens, 3), SEQNET_OK);
+    ck_assert_int_eq(seqnet_vectorizer_save(vec, &data, &size), SEQNET_OK);
+    /* as saved: loads, and hands the terms back in order */
+    ck_assert_int_eq(seqnet_vectorizer_load(ctx, data, size, &back), SEQNET_OK);
+    ck_assert_int_eq(seqnet_vectorizer_pruned_terms(back, &terms, &offs, &n), SEQNET_OK);
+    ck_assert_uint_eq(n, 4);
+    ck_assert(memcmp(terms, "bbccddee", 8) == 0);
+    seqnet_free(terms);
+    seqnet_free(offs);
+    seqnet_vectorizer_free(back);
+    buf = malloc(size);
+    ck_assert(buf != NULL);
+    for (mode = 0; mode < 2; mode++) {
+        memcpy(buf, data, size);
+        /* the last "bb" and "cc" of the record are the pruned terms */
+        for (b = NULL, c = buf; c + 2 <= buf + size; c++)
+            if (memcmp(c, "bb", 2) == 0)
+                b = c;
+        for (c = b; c + 2 <= buf + size && memcmp(c, "cc", 2) != 0; c++)
+            ;
+        ck_assert(b != NULL && c + 2 <= buf + size);
+        if (mode == 0) { /* cc bb: out of order */
+            memcpy(b, "cc", 2);
+            memcpy(c, "bb", 2);
+        } else { /* bb bb: repeated */
+            memcpy(c, "bb", 2);
+        }
+        put_le32(buf + size - 4, sn_crc32c(0, buf, size - 4));
+        back = NULL;
+        ck_assert_int_eq(seqnet_vectorizer_load(ctx, buf, size, &back), SEQNET_EFORMAT);
+        ck_assert_ptr_null(back);
+        ck_assert(strstr(seqnet_errmsg(ctx), "pruned terms") != NULL);
+    }
+    free(buf);
+    seqnet_free(data);
+    seqnet_vectorizer_free(vec);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 START_TEST(tokenizer_lecture_example)
 {
     seqnet_tokenizer *tok;
@@ -656,6 +720,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, word_chars_follow_python_re);
     tcase_add_test(tc, murmur3_matches_sklearn);
     tcase_add_test(tc, crc32c_matches_the_definition);
+    tcase_add_test(tc, pruned_terms_must_be_in_order_on_load);
     tcase_add_test(tc, tokenizer_lecture_example);
     tcase_add_test(tc, tokenizer_oov_collision_leaves_index_one_empty);
     tcase_add_test(tc, tokenizer_errors);
