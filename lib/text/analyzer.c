@@ -77,17 +77,15 @@ static uint64_t lower_block(const uint8_t *src, uint8_t *dst, size_t m, int lowe
     }
 #endif
     for (; i + 8 <= m; i += 8) {
-        const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+        const uint64_t hi = 0x8080808080808080ull;
         uint64_t x;
         memcpy(&x, src + i, 8);
         if (x & hi) {
             *non_ascii = 1;
             return 0;
         }
-        /* per byte x < 0x80: x + 0x3F sets bit 7 iff x >= 'A', x + 0x25
-         * iff x > 'Z'; no carry crosses a byte */
         if (lower)
-            x += ((x + 0x3F * ones) & ~(x + 0x25 * ones) & hi) >> 2;
+            x = sn_ascii_lower8(x);
         memcpy(dst + i, &x, 8);
         w |= (uint64_t)word_bits8(x) << i;
     }
@@ -187,13 +185,8 @@ int sn_analyze_words(const sn_analyzer *an, sn_scratch *sc, const uint8_t *text,
         rc = sn_text_normalize(sc, text, len, an->lower, an->strict, &s, &n);
         if (rc != SEQNET_OK)
             return rc;
-        if (s != sc->norm) { /* not expected (text has a byte >= 0x80), but keep the padding promise */
-            if ((rc = sn_grow(sc->alloc, (void **)&sc->norm, &sc->norm_cap, n + 1 + SN_TEXT_PAD, 1)) != SEQNET_OK)
-                return rc;
-            memcpy(sc->norm, s, n);
-            memset(sc->norm + n, 0, 1 + SN_TEXT_PAD);
-            s = sc->norm;
-        }
+        /* s is sc->norm, padded: normalize returns the text itself only
+         * when it is all ASCII */
         if (n > (SIZE_MAX - 2) / 2)
             return SEQNET_ETOOBIG;
         if ((rc = sn_grow(sc->alloc, (void **)&sc->spans, &sc->spans_cap, n / 2 + 2, sizeof *sc->spans)) !=

@@ -80,6 +80,14 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
  * maximal runs of bytes with is_tok[b] != 0 (is_tok has 128 entries; s
  * must be ASCII) into spans, which must hold n / 2 + 1; returns the count. */
 int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower);
+/* 'A'..'Z' to 'a'..'z' in 8 bytes that are all below 0x80: per byte,
+ * x + 0x3F sets bit 7 iff x >= 'A', x + 0x25 iff x > 'Z'; no carry
+ * crosses a byte. */
+static inline uint64_t sn_ascii_lower8(uint64_t w)
+{
+    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    return w + (((w + 0x3F * ones) & ~(w + 0x25 * ones) & hi) >> 2);
+}
 size_t sn_ascii_runs(const uint8_t *s, size_t n, const uint8_t *is_tok, sn_span *spans);
 
 /* ---- set of code points (Keras filters) -------------------------------- */

@@ -104,19 +104,15 @@ size_t sn_utf8_put(uint32_t cp, uint8_t *out)
 
 int sn_ascii_lower(const uint8_t *s, size_t n, uint8_t *out, int lower)
 {
-    const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+    const uint64_t hi = 0x8080808080808080ull;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t w, upper;
+        uint64_t w;
         memcpy(&w, s + i, 8);
         if (w & hi)
             return 0;
-        if (lower) {
-            /* per byte x < 0x80: x + 0x3F sets bit 7 iff x >= 'A', x + 0x25
-             * iff x > 'Z'; no carry crosses a byte */
-            upper = (w + 0x3F * ones) & ~(w + 0x25 * ones) & hi;
-            w += upper >> 2;
-        }
+        if (lower)
+            w = sn_ascii_lower8(w);
         memcpy(out + i, &w, 8);
     }
     for (; i < n; i++) {
@@ -349,13 +345,13 @@ int sn_text_normalize(sn_scratch *sc, const uint8_t *s, size_t n, int lower, int
         uint8_t b = s[pos];
         if (b < 0x80) {
             /* 8 ASCII bytes at a time where they are (as sn_ascii_lower) */
-            const uint64_t hi = 0x8080808080808080ull, ones = 0x0101010101010101ull;
+            const uint64_t hi = 0x8080808080808080ull;
             uint64_t w;
             if (pos + 8 <= n) {
                 memcpy(&w, s + pos, 8);
                 if ((w & hi) == 0) {
                     if (lower)
-                        w += ((w + 0x3F * ones) & ~(w + 0x25 * ones) & hi) >> 2;
+                        w = sn_ascii_lower8(w);
                     memcpy(sc->norm + o, &w, 8);
                     o += 8;
                     pos += 8;

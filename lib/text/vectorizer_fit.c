@@ -247,13 +247,11 @@ typedef struct fit_state {
     uint32_t *row_id, *row_cnt;
     size_t k, cap_row_id, cap_row_cnt;
     /* With fit_transform, the rows back to back, written straight into
-     * the blocks that become the result: provisional ids (as uint32) in
-     * out_ix, counts in out_val, and each document's end in out_ptr[t + 1].
-     * build_rows turns them into columns in place. */
-    int32_t *out_ix;
-    double *out_val;
-    size_t *out_ptr;
-    size_t out_n, out_cap;
+     * the CSR that becomes the result (sn_csr_reserve: seqnet_free()
+     * blocks): provisional ids (as uint32) in indices, counts in data, and
+     * each document's end in indptr[t + 1]. build_rows turns them into
+     * columns in place. */
+    sn_csr out;
     int rc;
 } fit_state;
 
@@ -263,9 +261,7 @@ static void fit_state_free(const sn_alloc *a, fit_state *st)
     sn_free(a, st->cnt);
     sn_free(a, st->row_id);
     sn_free(a, st->row_cnt);
-    seqnet_free(st->out_ix);
-    seqnet_free(st->out_val);
-    seqnet_free(st->out_ptr);
+    sn_csr_free(a, &st->out);
 }
 
 /* Grow a zero-filled per-id array. */
@@ -328,7 +324,7 @@ static int end_doc(fit_state *st, size_t t, int keep_rows)
 {
     const sn_alloc *a = &st->vec->obj.alloc;
     size_t j, k = st->k;
-    int binary = st->vec->binary;
+    int binary = st->vec->binary, rc;
     for (j = 0; j < k; j++) {
         uint32_t id = st->row_id[j];
         fit_counts *c = &st->cnt[id];
@@ -339,36 +335,18 @@ static int end_doc(fit_state *st, size_t t, int keep_rows)
     st->k = 0;
     if (!keep_rows)
         return SEQNET_OK;
-    if (st->out_n + k > st->out_cap) {
-        /* double the capacity (both blocks: a failure leaves the larger
-         * one as it was, harmless) */
-        size_t cap = st->out_cap < 4096 ? 4096 : st->out_cap, bytes;
-        void *p;
-        while (cap < st->out_n + k) {
-            if (cap > SIZE_MAX / 2)
-                return SEQNET_ETOOBIG;
-            cap *= 2;
-        }
-        if (sn_mul_size(cap, sizeof *st->out_val, &bytes) != 0)
-            return SEQNET_ETOOBIG;
-        if ((p = sn_export_realloc(a, st->out_ix, cap * sizeof *st->out_ix)) == NULL)
-            return SEQNET_ENOMEM;
-        st->out_ix = p;
-        if ((p = sn_export_realloc(a, st->out_val, bytes)) == NULL)
-            return SEQNET_ENOMEM;
-        st->out_val = p;
-        st->out_cap = cap;
-    }
-    if (k > 0) { /* (no arithmetic on the blocks before their first row) */
-        uint32_t *ix = (uint32_t *)st->out_ix + st->out_n;
-        double *val = st->out_val + st->out_n;
+    if ((rc = sn_csr_reserve(a, &st->out, st->out.nnz + k)) != SEQNET_OK)
+        return rc;
+    {
+        uint32_t *ix = (uint32_t *)st->out.indices + st->out.nnz;
+        double *val = st->out.data + st->out.nnz;
         for (j = 0; j < k; j++) {
             ix[j] = st->row_id[j];
             val[j] = (double)st->row_cnt[j];
         }
     }
-    st->out_n += k;
-    st->out_ptr[t + 1] = st->out_n;
+    st->out.nnz += k;
+    st->out.indptr[t + 1] = st->out.nnz;
     return SEQNET_OK;
 }
 
@@ -387,10 +365,11 @@ static int fit_count(seqnet_vectorizer *vec, fit_state *st, const char *const *t
     sn_vectorizer_analyzer(vec, &an);
     an.prefetch = &st->terms;
     if (keep_rows) {
-        if ((st->out_ptr = sn_export_malloc(a, (n_texts + 1) * sizeof *st->out_ptr)) == NULL)
+        st->out.exported = 1; /* every block of st->out is a seqnet_free() one */
+        if ((st->out.indptr = sn_export_malloc(a, (n_texts + 1) * sizeof *st->out.indptr)) == NULL)
             rc = SEQNET_ENOMEM;
         else
-            st->out_ptr[0] = 0;
+            st->out.indptr[0] = 0;
     }
     for (t = 0; t < n_texts && rc == SEQNET_OK; t++) {
         size_t len;
@@ -628,24 +607,20 @@ static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_
                       size_t n_rows, sn_csr *m)
 {
     const sn_alloc *a = &vec->obj.alloc;
-    size_t *indptr = st->out_ptr, r, j, b, o = 0;
+    size_t *indptr = st->out.indptr, r, j, b, o = 0, cap;
     sn_colset cset = {NULL, NULL, 0};
     uint32_t *cnt_col = NULL;
-    const uint32_t *prov = (const uint32_t *)st->out_ix;
+    const uint32_t *prov;
     int32_t *indices;
     double *data;
-    int rc = SEQNET_OK, finish = vec->kind != SEQNET_VECTORIZER_COUNT || vec->binary;
+    int rc, finish = vec->kind != SEQNET_VECTORIZER_COUNT || vec->binary;
 
-    /* an empty result still hands over two (one-element) blocks */
-    if (st->out_cap == 0) {
-        if ((st->out_ix = sn_export_malloc(a, sizeof *st->out_ix)) == NULL ||
-            (st->out_val = sn_export_malloc(a, sizeof *st->out_val)) == NULL)
-            return SEQNET_ENOMEM;
-        st->out_cap = 1;
-        prov = (const uint32_t *)st->out_ix;
-    }
-    indices = st->out_ix;
-    data = st->out_val;
+    /* an empty result still hands over (one-element) blocks */
+    if ((rc = sn_csr_reserve(a, &st->out, 1)) != SEQNET_OK)
+        return rc;
+    prov = (const uint32_t *)st->out.indices;
+    indices = st->out.indices;
+    data = st->out.data;
     rc = sn_colset_init(a, &cset, n_cols);
     cnt_col = sn_malloc(a, (n_cols > 0 ? n_cols : 1) * sizeof *cnt_col);
     if (cnt_col == NULL)
@@ -674,27 +649,23 @@ static int build_rows(seqnet_vectorizer *vec, fit_state *st, const int32_t *col_
         return rc;
     /* give back what pruning and the doubling left unused (a shrink that
      * fails is reported like any failed allocation: the hooks said no) */
-    if (st->out_cap - o > st->out_cap / 8) {
+    cap = st->out.cap_nnz_i < st->out.cap_nnz_d ? st->out.cap_nnz_i : st->out.cap_nnz_d;
+    if (cap - o > cap / 8) {
         size_t keep = o > 0 ? o : 1;
-        void *p = sn_export_realloc(a, st->out_ix, keep * sizeof *st->out_ix);
+        void *p = sn_export_realloc(a, st->out.indices, keep * sizeof *st->out.indices);
         if (p == NULL)
             return SEQNET_ENOMEM;
-        st->out_ix = p;
-        if ((p = sn_export_realloc(a, st->out_val, keep * sizeof *st->out_val)) == NULL)
+        st->out.indices = p;
+        st->out.cap_nnz_i = keep;
+        if ((p = sn_export_realloc(a, st->out.data, keep * sizeof *st->out.data)) == NULL)
             return SEQNET_ENOMEM;
-        st->out_val = p;
-        st->out_cap = keep;
+        st->out.data = p;
+        st->out.cap_nnz_d = keep;
     }
-    m->indptr = st->out_ptr;
-    m->indices = st->out_ix;
-    m->data = st->out_val;
-    m->n_rows = n_rows;
-    m->nnz = o;
-    m->exported = 1;
-    st->out_ptr = NULL;
-    st->out_ix = NULL;
-    st->out_val = NULL;
-    st->out_cap = 0;
+    st->out.n_rows = n_rows;
+    st->out.nnz = o;
+    *m = st->out;
+    memset(&st->out, 0, sizeof st->out);
     return SEQNET_OK;
 }
 

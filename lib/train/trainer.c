@@ -48,6 +48,9 @@ typedef struct running {
 } running;
 
 #define SN_MAX_THREADS 64
+/* Row-sparse merges and updates with fewer touched rows stay on one thread:
+ * they do not pay for waking the others. */
+#define SN_ROWS_FOR_THREADS 2048
 
 /* One slice of a mini-batch when a step runs on several threads: its own
  * session (activations), gradient block and row-sparse bookkeeping. Slice
@@ -807,7 +810,7 @@ static int update_sparse(seqnet_trainer *t, int32_t l, const sn_param *P)
 {
     int32_t w;
     int finite = 1;
-    if (t->pool == NULL || t->threads < 2 || t->n_touched[l] < 2048)
+    if (t->pool == NULL || t->threads < 2 || t->n_touched[l] < SN_ROWS_FOR_THREADS)
         return sn_optim_update_rows(&t->optim, t->model->params, t->grads, P->offset,
                                     (int32_t)P->dims[P->rank - 1], t->touched[l], t->n_touched[l],
                                     t->row_step[l]);
@@ -1198,9 +1201,8 @@ static void merge_grads(seqnet_trainer *t, int32_t count, const float *c)
                 continue;
             }
             if (t->pool != NULL && t->fresh != NULL && t->threads > 1 &&
-                t->n_touched[l] + t->shards[1].n_touched[l] >= 2048) {
-                /* on the threads, each its range of rows (from 2048 rows:
-                 * fewer do not pay for waking them) */
+                t->n_touched[l] + t->shards[1].n_touched[l] >= SN_ROWS_FOR_THREADS) {
+                /* on the threads, each its range of rows */
                 int32_t w;
                 t->job_param = P;
                 t->job_layer = l;
