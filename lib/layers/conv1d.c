@@ -47,6 +47,7 @@
 #include "core/blas.h"
 #include "layers/activation.h"
 #include "layers/conv_common.h"
+#include "layers/conv_winograd.h"
 #include "layers/layer.h"
 
 typedef struct conv1d_config {
@@ -159,7 +160,29 @@ typedef struct conv_run {
     size_t pad_left;
     int direct_x;   /* the input is its own padded copy (no padding, tp == T) */
     int direct_y;   /* no gaps: GEMM rows are the output rows */
+    size_t tiles;   /* minimal-filtering tiles of wino_m rows (0: taps only) */
+    size_t wino_m;  /* GEMM rows per tile */
+    size_t chunk;   /* tiles per chunk */
 } conv_run;
+
+/*
+ * Minimal filtering (conv_winograd.h) replaces the tap GEMMs over the first
+ * tiles * wino_m GEMM rows when the stride and dilation are 1, the kernel
+ * has 2 to 7 taps, and the products are big enough for the transforms to
+ * pay: at least SN_WINO_MIN_WIDTH input features and filters, and
+ * SN_WINO_MIN_TILES tiles. The rows after the last whole tile go through
+ * the tap GEMMs. Chunks of SN_WINO_CHUNK tiles keep a chunk's transformed
+ * rows in the core's cache.
+ */
+#ifndef SN_WINO_MIN_WIDTH
+#define SN_WINO_MIN_WIDTH 8
+#endif
+#ifndef SN_WINO_MIN_TILES
+#define SN_WINO_MIN_TILES 32
+#endif
+#ifndef SN_WINO_CHUNK
+#define SN_WINO_CHUNK 128
+#endif
 
 static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
                          int32_t features, conv_run *g)
@@ -182,6 +205,18 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
     g->pad_left = (size_t)pad_left;
     g->direct_x = pad_left == 0 && g->tp == g->in_time;
     g->direct_y = g->q == g->out_time;
+    g->tiles = 0;
+    g->wino_m = 0;
+    g->chunk = 0;
+    if (g->s == 1 && g->d == 1 && g->k >= 2 && g->k <= SN_WINO_MAX_R &&
+        g->features >= SN_WINO_MIN_WIDTH && g->filters >= SN_WINO_MIN_WIDTH) {
+        size_t m = SN_WINO_N + 1 - g->k, tiles = g->m / m;
+        if (tiles >= SN_WINO_MIN_TILES) {
+            g->wino_m = m;
+            g->tiles = tiles;
+            g->chunk = tiles < SN_WINO_CHUNK ? tiles : SN_WINO_CHUNK;
+        }
+    }
 }
 
 /* Scratch layout, in floats:
@@ -192,9 +227,16 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
  *                       grad_out itself)
  *   z   [B*T_out, filters]  pre-activations, training with gelu-like
  *                       activations only
- *   dxp [B*Tp, F]       backward: gradient of xp, training unless direct_x */
+ *   dxp [B*Tp, F]       backward: gradient of xp, training unless direct_x
+ * and with minimal filtering (g->tiles > 0):
+ *   wv  [8, F, filters] the transformed kernel
+ *   wdv [8, F, filters] its gradient, training
+ *   wu  [8, chunk, F]   a chunk's transformed input
+ *   wmo [8, chunk, filters] a chunk's products (backward: their gradient)
+ *   wdu [8, chunk, F]   a chunk's transformed-input gradient, training */
 typedef struct conv_scratch {
     float *xp, *yq, *z, *dxp;
+    float *wv, *wdv, *wu, *wmo, *wdu;
 } conv_scratch;
 
 static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
@@ -218,6 +260,22 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
     if (training && !g->direct_x) {
         p->dxp = base != NULL ? base + off : NULL;
         off += padded;
+    }
+    if (g->tiles > 0) {
+        size_t fn = SN_WINO_N * g->features * g->filters, u_floats, mo_floats;
+        (void)sn_wino_chunk_floats(g->chunk, g->features, g->filters, &u_floats, &mo_floats);
+        p->wv = base != NULL ? base + off : NULL;
+        off += fn;
+        p->wu = base != NULL ? base + off : NULL;
+        off += u_floats;
+        p->wmo = base != NULL ? base + off : NULL;
+        off += mo_floats;
+        if (training) {
+            p->wdv = base != NULL ? base + off : NULL;
+            off += fn;
+            p->wdu = base != NULL ? base + off : NULL;
+            off += u_floats;
+        }
     }
     return off;
 }
@@ -253,13 +311,22 @@ static void pad_input(const conv_run *g, const float *x, float *xp)
  * unless `accumulate`, which keeps what Y holds). The A operand of tap j is
  * xp itself from row j*d with a row stride of s*F: no im2col copy.
  */
-static void taps_forward(const conv_run *g, const float *xp, const float *kernel, float *y,
-                         int accumulate)
+static void taps_forward(const conv_run *g, const conv_scratch *p, const float *xp,
+                         const float *kernel, float *y, int accumulate)
 {
-    size_t j, f = g->features, n = g->filters;
+    size_t j, f = g->features, n = g->filters, first = 0;
+    if (g->tiles > 0) {
+        sn_wino w;
+        (void)sn_wino_init(&w, (int)g->k);
+        sn_wino_kernel(&w, kernel, f, n, p->wv);
+        sn_wino_forward(&w, xp, f, p->wv, n, g->tiles, g->chunk, y, accumulate, p->wu, p->wmo);
+        first = g->tiles * g->wino_m;
+        if (first == g->m)
+            return;
+    }
     for (j = 0; j < g->k; j++)
-        sn_gemm(0, 0, g->m, n, f, 1.0f, xp + j * g->d * f, g->s * f, kernel + j * f * n, n,
-                (accumulate || j > 0) ? 1.0f : 0.0f, y, n);
+        sn_gemm(0, 0, g->m - first, n, f, 1.0f, xp + (first * g->s + j * g->d) * f, g->s * f,
+                kernel + j * f * n, n, (accumulate || j > 0) ? 1.0f : 0.0f, y + first * n, n);
 }
 
 static int conv1d_forward(sn_exec *e)
@@ -293,9 +360,9 @@ static int conv1d_forward(sn_exec *e)
         if (bias != NULL)
             for (r = 0; r < g.out_rows; r++)
                 memcpy(y + r * n, bias, n * sizeof *y);
-        taps_forward(&g, xp, kernel, y, bias != NULL);
+        taps_forward(&g, &p, xp, kernel, y, bias != NULL);
     } else {
-        taps_forward(&g, xp, kernel, p.yq, 0);
+        taps_forward(&g, &p, xp, kernel, p.yq, 0);
         /* Drop the gaps, add the bias. */
         for (b = 0; b < g.batch; b++)
             for (t = 0; t < g.out_time; t++) {
@@ -331,7 +398,7 @@ static int conv1d_backward(sn_exec *e)
     float *dx;
     conv_scratch p;
     conv_run g;
-    size_t b, t, j, i, f, n;
+    size_t b, t, j, i, f, n, first;
 
     run_geometry(c, in->batch, in->time, in->features, &g);
     f = g.features;
@@ -360,31 +427,49 @@ static int conv1d_backward(sn_exec *e)
         dz = p.yq;
     }
 
+    if (e->grad_in[0] != NULL) {
+        if (g.direct_x) {
+            dx = e->grad_in[0];
+            if (!e->grad_in_accumulate[0])
+                memset(dx, 0, sn_tensor_size(in) * sizeof *dx);
+        } else {
+            dx = p.dxp;
+            memset(dx, 0, g.batch * g.tp * f * sizeof *dx);
+        }
+    } else {
+        dx = NULL;
+    }
+    /* The tiles of minimal filtering first (dW_j written, dX added), then
+     * the tap GEMMs over the rows after them (dW_j added from there). */
+    first = 0;
+    if (g.tiles > 0 && (e->grads != NULL || dx != NULL)) {
+        sn_wino w;
+        (void)sn_wino_init(&w, (int)g.k);
+        sn_wino_kernel(&w, kernel, f, n, p.wv);
+        sn_wino_backward(&w, xp, f, p.wv, n, dz, g.tiles, g.chunk,
+                         e->grads != NULL ? p.wdv : NULL, dx, p.wu, p.wmo, p.wdu);
+        if (e->grads != NULL)
+            sn_wino_kernel_grad(&w, p.wdv, f, n, e->grads + L->params[P_KERNEL].offset);
+        first = g.tiles * g.wino_m;
+    }
     if (e->grads != NULL) {
         float *d_kernel = e->grads + L->params[P_KERNEL].offset;
-        if (g.m > 0)
+        if (g.m > first)
             for (j = 0; j < g.k; j++)
-                sn_gemm(1, 0, f, n, g.m, 1.0f, xp + j * g.d * f, g.s * f, dz, n, 0.0f,
+                sn_gemm(1, 0, f, n, g.m - first, 1.0f, xp + (first * g.s + j * g.d) * f,
+                        g.s * f, dz + first * n, n, first > 0 ? 1.0f : 0.0f,
                         d_kernel + j * f * n, n);
-        else
+        else if (first == 0)
             memset(d_kernel, 0, g.k * f * n * sizeof *d_kernel);
         if (c->use_bias)
             sn_cc_column_sums(dz, g.m, n, e->grads + L->params[P_BIAS].offset);
     }
-    if (e->grad_in[0] == NULL)
+    if (dx == NULL)
         return SEQNET_OK;
-    if (g.direct_x) {
-        dx = e->grad_in[0];
-        if (!e->grad_in_accumulate[0])
-            memset(dx, 0, sn_tensor_size(in) * sizeof *dx);
-    } else {
-        dx = p.dxp;
-        memset(dx, 0, g.batch * g.tp * f * sizeof *dx);
-    }
-    if (g.m > 0)
+    if (g.m > first)
         for (j = 0; j < g.k; j++)
-            sn_gemm(0, 1, g.m, f, n, 1.0f, dz, n, kernel + j * f * n, n, 1.0f,
-                    dx + j * g.d * f, g.s * f);
+            sn_gemm(0, 1, g.m - first, f, n, 1.0f, dz + first * n, n, kernel + j * f * n, n,
+                    1.0f, dx + (first * g.s + j * g.d) * f, g.s * f);
     if (g.direct_x)
         return SEQNET_OK;
     /* dX[b, i] = dxp[b*Tp + pad_left + i]; rows past the padded copy were
@@ -425,3 +510,10 @@ const sn_layer_ops sn_conv1d_ops = {
     .forward = conv1d_forward,
     .backward = conv1d_backward,
 };
+
+size_t sn_conv1d_wino_rows(const sn_layer *L, int32_t batch, int32_t in_time, int32_t features)
+{
+    conv_run g;
+    run_geometry(L->config, batch, in_time, features, &g);
+    return g.tiles * g.wino_m;
+}

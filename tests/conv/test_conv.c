@@ -22,6 +22,7 @@
 #include "layers/activation.h"
 #include "layers/batchnorm.h"
 #include "layers/conv_common.h"
+#include "layers/conv_winograd.h"
 #include "seqnet/seqnet.h"
 
 extern const sn_layer_ops sn_conv1d_ops;
@@ -1487,6 +1488,236 @@ START_TEST(trainer_updates_batchnorm_moving_statistics)
 }
 END_TEST
 
+/* ---- Conv1D: minimal filtering (conv_winograd.c) ------------------------- */
+
+/* The float matrices of F(m, r), applied in double, give the correlation
+ * y[o] = sum_j d[o + j] w[j] of random tiles; the symmetric form the
+ * transforms use is read off the same matrices. */
+START_TEST(winograd_matrices_compute_the_correlation)
+{
+    sn_wino w;
+    int r, trial, p;
+    ck_assert_int_eq(sn_wino_init(&w, 1), -1);
+    ck_assert_int_eq(sn_wino_init(&w, SN_WINO_MAX_R + 1), -1);
+    for (r = 2; r <= SN_WINO_MAX_R; r++) {
+        ck_assert_int_eq(sn_wino_init(&w, r), 0);
+        ck_assert_int_eq(w.m, SN_WINO_N + 1 - r);
+        for (trial = 0; trial < 20; trial++) {
+            float d[SN_WINO_N], g[SN_WINO_MAX_R];
+            double gg[SN_WINO_N], bd[SN_WINO_N];
+            int l, j, o;
+            fill_uniform(d, SN_WINO_N, 1.0f, 100u + (uint64_t)(r * 50 + trial));
+            fill_uniform(g, (size_t)r, 1.0f, 900u + (uint64_t)(r * 50 + trial));
+            for (l = 0; l < SN_WINO_N; l++) {
+                gg[l] = bd[l] = 0.0;
+                for (j = 0; j < r; j++)
+                    gg[l] += (double)w.g[l][j] * g[j];
+                for (p = 0; p < SN_WINO_N; p++)
+                    bd[l] += (double)w.bt[l][p] * d[p];
+            }
+            for (o = 0; o < w.m; o++) {
+                double got = 0.0, want = 0.0;
+                for (l = 0; l < SN_WINO_N; l++)
+                    got += (double)w.at[o][l] * gg[l] * bd[l];
+                for (j = 0; j < r; j++)
+                    want += (double)d[o + j] * g[j];
+                ck_assert_msg(fabs(got - want) <= 2e-6 * (1.0 + fabs(want)),
+                              "F(%d,%d) output %d: %.9g, expected %.9g", w.m, r, o, got, want);
+            }
+        }
+        for (p = 0; p < 4; p++) {
+            int k;
+            ck_assert(w.bt[0][2 * p + 1] == 0.0f && w.bt[7][2 * p] == 0.0f);
+            for (k = 0; k < 3; k++) {
+                ck_assert(w.bt[1 + 2 * k][2 * p] == w.bt[2 + 2 * k][2 * p]);
+                ck_assert(w.bt[1 + 2 * k][2 * p + 1] == -w.bt[2 + 2 * k][2 * p + 1]);
+            }
+        }
+    }
+}
+END_TEST
+
+/* Cases large enough for minimal filtering (at least 8 features and
+ * filters, 32 tiles): every kernel size it takes, every padding, widths
+ * that are and are not multiples of 8, with and without bias. */
+typedef struct wino_case {
+    int32_t time, feat, filters, k;
+    int pad, use_bias;
+    const char *act;
+} wino_case;
+
+static const wino_case WINO_CASES[] = {
+    {97, 9, 10, 2, SN_PAD_VALID, 1, "linear"},
+    {97, 30, 50, 3, SN_PAD_SAME, 1, "relu"},
+    {120, 8, 8, 3, SN_PAD_VALID, 0, "linear"},
+    {90, 16, 13, 4, SN_PAD_CAUSAL, 1, "tanh"},
+    {101, 30, 50, 5, SN_PAD_SAME, 1, "linear"},
+    {95, 12, 17, 5, SN_PAD_VALID, 1, "sigmoid"},
+    {110, 11, 9, 6, SN_PAD_SAME, 0, "linear"},
+    {97, 30, 50, 7, SN_PAD_SAME, 1, "relu"},
+    {130, 20, 24, 7, SN_PAD_CAUSAL, 1, "linear"},
+    {105, 17, 8, 7, SN_PAD_VALID, 0, "linear"},
+};
+#define N_WINO_CASES ((int)(sizeof WINO_CASES / sizeof WINO_CASES[0]))
+
+/* Gradients of a linear Conv1D in double from the definition: dW, db and
+ * dX for grad_out dy. */
+static void conv_backward_reference(const float *x, const float *w, const float *dy,
+                                    int32_t batch, int32_t time, int32_t feat, int32_t filters,
+                                    int32_t k, int pad, int32_t out_time, double *dw, double *db,
+                                    double *dx)
+{
+    int32_t left = 0, bb, t, j, f, o;
+    if (pad == SN_PAD_CAUSAL)
+        left = k - 1;
+    else if (pad == SN_PAD_SAME) {
+        int32_t total = out_time - 1 + k - time;
+        left = total > 0 ? total / 2 : 0;
+    }
+    memset(dw, 0, (size_t)k * feat * filters * sizeof *dw);
+    memset(db, 0, (size_t)filters * sizeof *db);
+    memset(dx, 0, (size_t)batch * time * feat * sizeof *dx);
+    for (bb = 0; bb < batch; bb++)
+        for (t = 0; t < out_time; t++)
+            for (o = 0; o < filters; o++) {
+                double g = dy[((size_t)bb * out_time + t) * filters + o];
+                db[o] += g;
+                for (j = 0; j < k; j++) {
+                    int32_t src = t + j - left;
+                    if (src < 0 || src >= time)
+                        continue;
+                    for (f = 0; f < feat; f++) {
+                        size_t xi = ((size_t)bb * time + src) * feat + f;
+                        size_t wi = ((size_t)j * feat + f) * filters + o;
+                        dw[wi] += (double)x[xi] * g;
+                        dx[xi] += (double)w[wi] * g;
+                    }
+                }
+            }
+}
+
+static double max_abs(const double *x, size_t n)
+{
+    double m = 0.0;
+    size_t k;
+    for (k = 0; k < n; k++)
+        if (fabs(x[k]) > m)
+            m = fabs(x[k]);
+    return m;
+}
+
+START_TEST(conv1d_minimal_filtering_matches_the_definition)
+{
+    const wino_case *c = &WINO_CASES[_i];
+    const int32_t batch = 3;
+    sn_opts o;
+    gc_harness h;
+    gc_input in = {gc_sequence(c->time, c->feat), c->time, NULL, NULL, NULL};
+    int act = sn_act_from_name(c->act);
+    double *want, *dw, *db, *dx;
+    float *dy, *dx_before;
+    size_t n_out, n_in, n_w, rows;
+    char label[160];
+    int accumulate;
+
+    snprintf(label, sizeof label, "Conv1D(T=%d F=%d filters=%d k=%d %s bias=%d %s)",
+             (int)c->time, (int)c->feat, (int)c->filters, (int)c->k, PADDING_NAMES[c->pad],
+             c->use_bias, c->act);
+    conv_opts(&o, c->filters, c->k, 1, c->pad, 1, c->use_bias, c->act);
+    build_ok(&h, &sn_conv1d_ops, &o, &in, 1, batch, 1);
+    /* The case really takes the minimal-filtering path for most rows. */
+    rows = sn_conv1d_wino_rows(&h.layer, batch, c->time, c->feat);
+    ck_assert_msg(rows >= (size_t)batch * h.out.time * 3 / 4, "%s: %zu rows", label, rows);
+
+    n_out = gc_out_size(&h);
+    n_in = (size_t)batch * c->time * c->feat;
+    n_w = (size_t)c->k * c->feat * c->filters;
+    if (c->use_bias)
+        fill_uniform(gc_param(&h, 1), (size_t)c->filters, 0.5f, 77);
+    want = malloc(n_out * sizeof *want);
+    ck_assert_int_eq(gc_forward(&h), SEQNET_OK);
+    conv_reference(h.in_x[0], gc_param(&h, 0), c->use_bias ? gc_param(&h, 1) : NULL, batch,
+                   c->time, c->feat, c->filters, c->k, 1, c->pad, 1, act, h.out.time, want);
+    if (act <= SN_ACT_TANH)
+        assert_close(h.out.x, want, n_out, 2e-6 * (1.0 + max_abs(want, n_out)), 1e-5, label);
+
+    /* Backward of the linear layers against the definition; the input
+     * gradient is checked both written and added to what is there. */
+    if (act == SN_ACT_LINEAR) {
+        dy = malloc(n_out * sizeof *dy);
+        dx_before = malloc(n_in * sizeof *dx_before);
+        dw = malloc(n_w * sizeof *dw);
+        db = malloc((size_t)c->filters * sizeof *db);
+        dx = malloc(n_in * sizeof *dx);
+        fill_uniform(dy, n_out, 1.0f, 4242u + (uint64_t)_i);
+        conv_backward_reference(h.in_x[0], gc_param(&h, 0), dy, batch, c->time, c->feat,
+                                c->filters, c->k, c->pad, h.out.time, dw, db, dx);
+        for (accumulate = 0; accumulate < 2; accumulate++) {
+            size_t q;
+            fill_uniform(dx_before, n_in, 1.0f, 99);
+            memcpy(h.grad_in[0], dx_before, n_in * sizeof *dx_before);
+            ck_assert_int_eq(gc_backward(&h, dy, accumulate), SEQNET_OK);
+            assert_close(gc_param_grad(&h, 0), dw, n_w, 2e-6 * (1.0 + max_abs(dw, n_w)), 1e-5,
+                         label);
+            if (c->use_bias)
+                assert_close(gc_param_grad(&h, 1), db, (size_t)c->filters,
+                             1e-5 * (1.0 + max_abs(db, (size_t)c->filters)), 1e-5, label);
+            for (q = 0; q < n_in; q++) {
+                double expect = dx[q] + (accumulate ? dx_before[q] : 0.0);
+                ck_assert_msg(fabs(h.grad_in[0][q] - expect) <=
+                                  2e-6 * (1.0 + max_abs(dx, n_in)) + 1e-5 * fabs(expect),
+                              "%s: dX[%zu] = %.8g, expected %.8g (accumulate %d)", label, q,
+                              (double)h.grad_in[0][q], expect, accumulate);
+            }
+        }
+        free(dy);
+        free(dx_before);
+        free(dw);
+        free(db);
+        free(dx);
+    }
+    free(want);
+    gc_free(&h);
+}
+END_TEST
+
+/* The same layer below the size threshold keeps the tap GEMMs, and where
+ * both paths run they agree to float rounding. */
+START_TEST(conv1d_minimal_filtering_and_taps_agree)
+{
+    sn_opts o;
+    gc_harness big, small;
+    gc_input in_big = {gc_sequence(200, 30), 200, NULL, NULL, NULL};
+    gc_input in_small = {gc_sequence(200, 30), 200, NULL, NULL, NULL};
+    size_t n, q;
+    conv_opts(&o, 50, 5, 1, SN_PAD_SAME, 1, 1, "linear");
+    build_ok(&big, &sn_conv1d_ops, &o, &in_big, 1, 2, 0);
+    ck_assert_uint_gt(sn_conv1d_wino_rows(&big.layer, 2, 200, 30), 0);
+    /* one sample of the same input: 50 tiles of 4 rows is above the
+     * threshold too, so compare with a batch of 1 at 40 steps instead */
+    conv_opts(&o, 50, 5, 1, SN_PAD_SAME, 1, 1, "linear");
+    in_small.shape = gc_sequence(40, 30);
+    in_small.time = 40;
+    build_ok(&small, &sn_conv1d_ops, &o, &in_small, 1, 1, 0);
+    ck_assert_uint_eq(sn_conv1d_wino_rows(&small.layer, 1, 40, 30), 0);
+    /* same weights, and the small input is the first 40 steps of sample 0 */
+    memcpy(gc_param(&small, 0), gc_param(&big, 0), 5 * 30 * 50 * sizeof(float));
+    memcpy(gc_param(&small, 1), gc_param(&big, 1), 50 * sizeof(float));
+    memcpy(small.in_x[0], big.in_x[0], 40 * 30 * sizeof(float));
+    /* steps 40.. of sample 0 are zeros in both, so the first 38 outputs
+     * (whose windows end before step 40) must agree */
+    ck_assert_int_eq(gc_forward(&big), SEQNET_OK);
+    ck_assert_int_eq(gc_forward(&small), SEQNET_OK);
+    n = 38 * 50;
+    for (q = 0; q < n; q++)
+        ck_assert_msg(fabsf(big.out.x[q] - small.out.x[q]) <= 1e-5f * (1.0f + fabsf(small.out.x[q])),
+                      "output %zu: %.8g (minimal filtering) vs %.8g (taps)", q,
+                      (double)big.out.x[q], (double)small.out.x[q]);
+    gc_free(&big);
+    gc_free(&small);
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------ */
 
 static Suite *conv_suite(void)
@@ -1501,6 +1732,9 @@ static Suite *conv_suite(void)
                         N_CONV_CASES);
     tcase_add_test(tc, conv1d_kernel_has_keras_layout_and_count);
     tcase_add_test(tc, golden_torch_conv1d_batchnorm_layernorm);
+    tcase_add_test(tc, winograd_matrices_compute_the_correlation);
+    tcase_add_loop_test(tc, conv1d_minimal_filtering_matches_the_definition, 0, N_WINO_CASES);
+    tcase_add_test(tc, conv1d_minimal_filtering_and_taps_agree);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pooling");

@@ -1,0 +1,436 @@
+/*
+ * lib/layers/conv_winograd.c -- minimal filtering for Conv1D (see
+ * conv_winograd.h for the algebra).
+ *
+ * The matrices come from Toom-Cook: with E_k the n x k matrix evaluating a
+ * polynomial of k coefficients at the points (the point at infinity takes
+ * the leading coefficient) and I the inverse of E_n, the correlation of a
+ * tile d (n rows) with a filter w (r taps) is
+ *   y = E_m^T [ (E_r w) .* (I^T d) ]
+ * -- the transpose of the polynomial product, so A^T = E_m^T, G = E_r and
+ * B^T = I^T. Each row l of B^T is divided by its largest magnitude and row
+ * l of G multiplied by it, which keeps B^T's entries in [-1, 1].
+ *
+ * Tiles are processed in chunks so that the transformed inputs and the
+ * GEMM outputs of a chunk stay in the core's cache between the transforms
+ * and the products.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/blas.h"
+#include "layers/conv_winograd.h"
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
+#define SN_WINO_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_WINO_CLONES
+#endif
+
+#define N SN_WINO_N
+
+/* The finite points; the eighth is infinity. */
+static const double POINTS[N - 1] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5};
+
+static double power(double a, int k)
+{
+    double p = 1.0;
+    while (k-- > 0)
+        p *= a;
+    return p;
+}
+
+/* E_k[j][c] for point j and coefficient c < k. */
+static double eval(int j, int c, int k)
+{
+    if (j == N - 1)
+        return c == k - 1 ? 1.0 : 0.0;
+    return power(POINTS[j], c);
+}
+
+/* inv = E_n^{-1} by Gauss-Jordan with partial pivoting; E_n is regular
+ * (distinct points), so a pivot is always found. */
+static void invert_eval(double inv[N][N])
+{
+    double a[N][2 * N];
+    int i, j, c;
+    for (i = 0; i < N; i++)
+        for (c = 0; c < N; c++) {
+            a[i][c] = eval(i, c, N);
+            a[i][N + c] = i == c ? 1.0 : 0.0;
+        }
+    for (c = 0; c < N; c++) {
+        int piv = c;
+        double d;
+        for (i = c + 1; i < N; i++)
+            if (fabs(a[i][c]) > fabs(a[piv][c]))
+                piv = i;
+        if (piv != c)
+            for (j = 0; j < 2 * N; j++) {
+                double t = a[c][j];
+                a[c][j] = a[piv][j];
+                a[piv][j] = t;
+            }
+        d = a[c][c];
+        for (j = 0; j < 2 * N; j++)
+            a[c][j] /= d;
+        for (i = 0; i < N; i++)
+            if (i != c && a[i][c] != 0.0) {
+                double f = a[i][c];
+                for (j = 0; j < 2 * N; j++)
+                    a[i][j] -= f * a[c][j];
+            }
+    }
+    for (i = 0; i < N; i++)
+        for (j = 0; j < N; j++)
+            inv[i][j] = a[i][N + j];
+}
+
+int sn_wino_init(sn_wino *w, int r)
+{
+    double inv[N][N];
+    int l, p, o, k;
+    if (r < 2 || r > SN_WINO_MAX_R)
+        return -1;
+    memset(w, 0, sizeof *w);
+    w->r = r;
+    w->m = N + 1 - r;
+    invert_eval(inv);
+    for (l = 0; l < N; l++) {
+        double scale = 0.0;
+        for (p = 0; p < N; p++)
+            if (fabs(inv[p][l]) > scale)
+                scale = fabs(inv[p][l]);
+        for (p = 0; p < N; p++)
+            w->bt[l][p] = (float)(inv[p][l] / scale);
+        for (k = 0; k < r; k++)
+            w->g[l][k] = (float)(eval(l, k, r) * scale);
+    }
+    for (o = 0; o < w->m; o++)
+        for (l = 0; l < N; l++)
+            w->at[o][l] = (float)eval(l, o, w->m);
+    /* The symmetric form, checked against the full matrices. */
+    for (p = 0; p < 4; p++) {
+        int e = 2 * p, d = 2 * p + 1, k2;
+        w->r0[p] = w->bt[0][e];
+        w->r7[p] = w->bt[7][d];
+        if (w->bt[0][d] != 0.0f && fabsf(w->bt[0][d]) > 1e-6f)
+            return -1;
+        if (w->bt[7][e] != 0.0f && fabsf(w->bt[7][e]) > 1e-6f)
+            return -1;
+        for (k2 = 0; k2 < 3; k2++) {
+            const float *plus = w->bt[1 + 2 * k2], *minus = w->bt[2 + 2 * k2];
+            w->ev[k2][p] = plus[e];
+            w->od[k2][p] = plus[d];
+            if (fabsf(plus[e] - minus[e]) > 1e-6f || fabsf(plus[d] + minus[d]) > 1e-6f)
+                return -1;
+        }
+    }
+    for (k = 0; k < 3; k++)
+        for (o = 0; o < w->m; o++)
+            w->pw[k][o] = w->at[o][1 + 2 * k];
+    return 0;
+}
+
+void sn_wino_kernel(const sn_wino *w, const float *kernel, size_t f, size_t n, float *v)
+{
+    size_t fn = f * n, i;
+    int l, j;
+    for (l = 0; l < N; l++) {
+        float *vl = v + (size_t)l * fn;
+        memset(vl, 0, fn * sizeof *vl);
+        for (j = 0; j < w->r; j++) {
+            float c = w->g[l][j];
+            const float *wj = kernel + (size_t)j * fn;
+            if (c != 0.0f)
+                for (i = 0; i < fn; i++)
+                    vl[i] += c * wj[i];
+        }
+    }
+}
+
+void sn_wino_kernel_grad(const sn_wino *w, const float *dv, size_t f, size_t n,
+                         float *d_kernel)
+{
+    size_t fn = f * n, i;
+    int l, j;
+    for (j = 0; j < w->r; j++) {
+        float *dj = d_kernel + (size_t)j * fn;
+        memset(dj, 0, fn * sizeof *dj);
+        for (l = 0; l < N; l++) {
+            float c = w->g[l][j];
+            const float *dl = dv + (size_t)l * fn;
+            if (c != 0.0f)
+                for (i = 0; i < fn; i++)
+                    dj[i] += c * dl[i];
+        }
+    }
+}
+
+size_t sn_wino_chunk_floats(size_t chunk, size_t f, size_t n, size_t *u_floats,
+                            size_t *mo_floats)
+{
+    *u_floats = N * chunk * f;
+    *mo_floats = N * chunk * n;
+    return *u_floats + *mo_floats;
+}
+
+/*
+ * The transforms work on 8 columns at a time in GCC/clang vector types (one
+ * AVX register in the AVX2 build, two SSE registers otherwise); a last
+ * partial group of columns goes through a zero-padded copy.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+/* Only static inline helpers take or return v8: the vector ABI note does
+ * not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float v8 __attribute__((vector_size(32)));
+
+static inline v8 ld8(const float *p)
+{
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void st8(float *p, v8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* u[0..8) = B^T d[0..8) through the symmetry: 32 products instead of 64. */
+static inline void in_body(const sn_wino *w, const v8 *d, v8 *u)
+{
+    int k;
+    u[0] = w->r0[0] * d[0] + w->r0[1] * d[2] + w->r0[2] * d[4] + w->r0[3] * d[6];
+    u[7] = w->r7[0] * d[1] + w->r7[1] * d[3] + w->r7[2] * d[5] + w->r7[3] * d[7];
+    for (k = 0; k < 3; k++) {
+        v8 e = w->ev[k][0] * d[0] + w->ev[k][1] * d[2] + w->ev[k][2] * d[4] + w->ev[k][3] * d[6];
+        v8 o = w->od[k][0] * d[1] + w->od[k][1] * d[3] + w->od[k][2] * d[5] + w->od[k][3] * d[7];
+        u[1 + 2 * k] = e + o;
+        u[2 + 2 * k] = e - o;
+    }
+}
+
+/* d[0..8) = B g[0..8): the transpose of in_body. */
+static inline void in_body_t(const sn_wino *w, const v8 *g, v8 *d)
+{
+    v8 p0 = g[1] + g[2], q0 = g[1] - g[2], p1 = g[3] + g[4], q1 = g[3] - g[4];
+    v8 p2 = g[5] + g[6], q2 = g[5] - g[6];
+    int j;
+    for (j = 0; j < 4; j++) {
+        d[2 * j] = w->r0[j] * g[0] + w->ev[0][j] * p0 + w->ev[1][j] * p1 + w->ev[2][j] * p2;
+        d[2 * j + 1] = w->r7[j] * g[7] + w->od[0][j] * q0 + w->od[1][j] * q1 + w->od[2][j] * q2;
+    }
+}
+
+/* y[0..m) = A^T mo[0..8): M_0 goes to output 0 only, M_7 to output m - 1
+ * only, and the pair +-a gives a^o (M_+ + M_-) to even outputs and
+ * a^o (M_+ - M_-) to odd ones. */
+static inline void out_body(const sn_wino *w, const v8 *mo, v8 *y)
+{
+    v8 sd[6];
+    int o, m = w->m;
+    sd[0] = mo[1] + mo[2];
+    sd[1] = mo[1] - mo[2];
+    sd[2] = mo[3] + mo[4];
+    sd[3] = mo[3] - mo[4];
+    sd[4] = mo[5] + mo[6];
+    sd[5] = mo[5] - mo[6];
+    for (o = 0; o < m; o++)
+        y[o] = w->pw[0][o] * sd[o & 1] + w->pw[1][o] * sd[2 + (o & 1)] +
+               w->pw[2][o] * sd[4 + (o & 1)];
+    y[0] += mo[0];
+    y[m - 1] += mo[7];
+}
+
+/* mo[0..8) = A dy[0..m): the transpose of out_body. */
+static inline void out_body_t(const sn_wino *w, const v8 *dy, v8 *mo)
+{
+    v8 eo[6];
+    int o, k, m = w->m;
+    for (k = 0; k < 6; k++)
+        eo[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (o = 0; o < m; o++) {
+        eo[o & 1] += w->pw[0][o] * dy[o];
+        eo[2 + (o & 1)] += w->pw[1][o] * dy[o];
+        eo[4 + (o & 1)] += w->pw[2][o] * dy[o];
+    }
+    mo[0] = dy[0];
+    for (k = 0; k < 3; k++) {
+        mo[1 + 2 * k] = eo[2 * k] + eo[2 * k + 1];
+        mo[2 + 2 * k] = eo[2 * k] - eo[2 * k + 1];
+    }
+    mo[7] = dy[m - 1];
+}
+
+/*
+ * Columns are taken 8 at a time. The last group, when the width is not a
+ * multiple of 8, is the last 8 columns (the width is at least 8): it
+ * overlaps the group before, and a call that adds to its destination masks
+ * the lanes already done to exact zeros (a bitwise AND: 0 * inf would be
+ * NaN). lanes_mask(skip) keeps lanes skip..7.
+ */
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+static inline v8i lanes_mask(size_t skip)
+{
+    v8i m;
+    int32_t lane[8];
+    size_t i;
+    for (i = 0; i < 8; i++)
+        lane[i] = i < skip ? 0 : -1;
+    memcpy(&m, lane, sizeof m);
+    return m;
+}
+
+static inline void load_rows(const float *src, size_t stride, int rows, v8 *v)
+{
+    int r;
+    for (r = 0; r < rows; r++)
+        v[r] = ld8(src + (size_t)r * stride);
+}
+
+static inline void store_rows(float *dst, size_t stride, int rows, const v8 *v)
+{
+    int r;
+    for (r = 0; r < rows; r++)
+        st8(dst + (size_t)r * stride, v[r]);
+}
+
+static inline void add_rows(float *dst, size_t stride, int rows, const v8 *v, v8i keep)
+{
+    int r;
+    for (r = 0; r < rows; r++) {
+        float *p = dst + (size_t)r * stride;
+        st8(p, ld8(p) + (v8)((v8i)v[r] & keep));
+    }
+}
+
+/* The start of column group i of a width-w row (w >= 8), and the lanes of
+ * it that an adding call must skip. */
+static inline size_t group_start(size_t i, size_t width, size_t *skip)
+{
+    if (i + 8 <= width) {
+        *skip = 0;
+        return i;
+    }
+    *skip = i + 8 - width;
+    return width - 8;
+}
+
+/* U_l[c] = sum_p B^T[l][p] x[c*m + p] for the chunk's tiles. */
+SN_WINO_CLONES
+static void input_transform(const sn_wino *w, const float *x, size_t f, size_t nc, size_t chunk,
+                            float *u)
+{
+    const size_t step = (size_t)w->m * f;
+    size_t c, i, at, skip;
+    v8 d[8], t[8];
+    for (c = 0; c < nc; c++)
+        for (i = 0; i < f; i += 8) {
+            at = group_start(i, f, &skip);
+            load_rows(x + c * step + at, f, 8, d);
+            in_body(w, d, t);
+            store_rows(u + c * f + at, chunk * f, 8, t);
+        }
+}
+
+/* dx[c*m + p] += sum_l B^T[l][p] dU_l[c]; neighbouring tiles overlap by
+ * r - 1 rows, which add up. */
+SN_WINO_CLONES
+static void input_transform_t(const sn_wino *w, const float *du, size_t f, size_t nc,
+                              size_t chunk, float *dx)
+{
+    const size_t step = (size_t)w->m * f;
+    size_t c, i, at, skip;
+    v8 g[8], t[8];
+    for (c = 0; c < nc; c++)
+        for (i = 0; i < f; i += 8) {
+            at = group_start(i, f, &skip);
+            load_rows(du + c * f + at, chunk * f, 8, g);
+            in_body_t(w, g, t);
+            add_rows(dx + c * step + at, f, 8, t, lanes_mask(skip));
+        }
+}
+
+/* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c]. */
+SN_WINO_CLONES
+static void output_transform(const sn_wino *w, const float *mo, size_t n, size_t nc, size_t chunk,
+                             float *y, int accumulate)
+{
+    const size_t step = (size_t)w->m * n;
+    size_t c, i, at, skip;
+    v8 q[8], t[SN_WINO_MAX_M];
+    for (c = 0; c < nc; c++)
+        for (i = 0; i < n; i += 8) {
+            at = group_start(i, n, &skip);
+            load_rows(mo + c * n + at, chunk * n, 8, q);
+            out_body(w, q, t);
+            if (accumulate)
+                add_rows(y + c * step + at, n, w->m, t, lanes_mask(skip));
+            else
+                store_rows(y + c * step + at, n, w->m, t);
+        }
+}
+
+/* dM_l[c] = sum_o A^T[o][l] dy[c*m + o]. */
+SN_WINO_CLONES
+static void output_transform_t(const sn_wino *w, const float *dy, size_t n, size_t nc,
+                               size_t chunk, float *dmo)
+{
+    const size_t step = (size_t)w->m * n;
+    size_t c, i, at, skip;
+    v8 q[SN_WINO_MAX_M], t[8];
+    for (c = 0; c < nc; c++)
+        for (i = 0; i < n; i += 8) {
+            at = group_start(i, n, &skip);
+            load_rows(dy + c * step + at, n, w->m, q);
+            out_body_t(w, q, t);
+            store_rows(dmo + c * n + at, chunk * n, 8, t);
+        }
+}
+
+void sn_wino_forward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
+                     size_t tiles, size_t chunk, float *y, int accumulate, float *u, float *mo)
+{
+    size_t c0, m = (size_t)w->m;
+    int l;
+    for (c0 = 0; c0 < tiles; c0 += chunk) {
+        size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
+        input_transform(w, x + c0 * m * f, f, nc, chunk, u);
+        for (l = 0; l < N; l++)
+            sn_gemm(0, 0, nc, n, f, 1.0f, u + (size_t)l * chunk * f, f, v + (size_t)l * f * n, n,
+                    0.0f, mo + (size_t)l * chunk * n, n);
+        output_transform(w, mo, n, nc, chunk, y + c0 * m * n, accumulate);
+    }
+}
+
+void sn_wino_backward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
+                      const float *dy, size_t tiles, size_t chunk, float *dv, float *dx,
+                      float *u, float *dmo, float *du)
+{
+    size_t c0, m = (size_t)w->m;
+    int l;
+    if (dv != NULL && tiles == 0)
+        memset(dv, 0, N * f * n * sizeof *dv);
+    for (c0 = 0; c0 < tiles; c0 += chunk) {
+        size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
+        output_transform_t(w, dy + c0 * m * n, n, nc, chunk, dmo);
+        if (dv != NULL) {
+            input_transform(w, x + c0 * m * f, f, nc, chunk, u);
+            for (l = 0; l < N; l++)
+                sn_gemm(1, 0, f, n, nc, 1.0f, u + (size_t)l * chunk * f, f,
+                        dmo + (size_t)l * chunk * n, n, c0 > 0 ? 1.0f : 0.0f,
+                        dv + (size_t)l * f * n, n);
+        }
+        if (dx != NULL) {
+            for (l = 0; l < N; l++)
+                sn_gemm(0, 1, nc, f, n, 1.0f, dmo + (size_t)l * chunk * n, n,
+                        v + (size_t)l * f * n, n, 0.0f, du + (size_t)l * chunk * f, f);
+            input_transform_t(w, du, f, nc, chunk, dx + c0 * m * f);
+        }
+    }
+}

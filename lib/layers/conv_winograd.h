@@ -1,0 +1,90 @@
+/*
+ * lib/layers/conv_winograd.h -- minimal filtering (Winograd / Toom-Cook)
+ * for Conv1D with stride 1 and dilation 1.
+ *
+ * F(m, r) computes m consecutive outputs of an r-tap filter from the n =
+ * m + r - 1 input rows under them with n products instead of m * r:
+ *   y[0..m) = A^T [ (G w) .* (B^T d) ]
+ * applied along time, with every product a matrix product over features:
+ * the n transformed inputs U_l = sum_p B^T[l][p] x[p] are [tiles, F] blocks,
+ * the n transformed kernels V_l = sum_j G[l][j] W_j are [F, filters], and
+ * each of the n GEMMs U_l V_l is one m-th of the work of an output row's r
+ * tap GEMMs. The backward pass runs the transposed maps through the same
+ * matrices: dU_l = (A dY)_l V_l^T, dx += B dU, dV_l = U_l^T (A dY)_l and
+ * dW = G^T dV.
+ *
+ * Points: 0, 1, -1, 2, -2, 1/2, -1/2 and infinity, so n = 8 and m = 9 - r:
+ * F(7,2), F(6,3), F(5,4), F(4,5), F(3,6), F(2,7). The GEMM work per output
+ * row falls by r*m/8: 1.75x (k 2), 2.25x (k 3), 2.5x (k 5), 1.75x (k 7).
+ * With these eight points the float32 error stays near 1e-6 of the output's
+ * size (measured against double for every r; more points, 10 for F(4,7),
+ * cost a factor 10 in accuracy).
+ *
+ * The matrices are built in double from the points (Vandermonde evaluation
+ * and its inverse for the interpolation), then rounded to float.
+ */
+#ifndef SN_CONV_WINOGRAD_H
+#define SN_CONV_WINOGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SN_WINO_N 8      /* points, transformed rows per tile */
+#define SN_WINO_MAX_R 7  /* taps: m = SN_WINO_N + 1 - r >= 2 */
+#define SN_WINO_MAX_M 7  /* outputs per tile, for r = 2 */
+
+typedef struct sn_wino {
+    int m, r;
+    float at[SN_WINO_MAX_M][SN_WINO_N]; /* A^T: m x n, output transform */
+    float g[SN_WINO_N][SN_WINO_MAX_R];  /* G: n x r, kernel transform */
+    float bt[SN_WINO_N][SN_WINO_N];     /* B^T: n x n, input transform */
+    /* The same B^T and A^T by their symmetry (rows 1-2, 3-4 and 5-6 of B^T
+     * belong to the points +-1, +-2 and +-1/2: equal on even inputs,
+     * opposite on odd ones; row 0 reads even inputs only, row 7 odd ones). */
+    float r0[4], r7[4];     /* B^T[0][0, 2, 4, 6], B^T[7][1, 3, 5, 7] */
+    float ev[3][4], od[3][4]; /* B^T[1 + 2k][0, 2, 4, 6] and [1 + 2k][1, 3, 5, 7] */
+    float pw[3][SN_WINO_MAX_M]; /* A^T[o][1 + 2k] = a_k^o, a = 1, 2, 1/2 */
+} sn_wino;
+
+/* Build the transforms for an r-tap filter. Returns 0, or -1 when r is
+ * outside [2, SN_WINO_MAX_R] (or the matrices lack the symmetry the
+ * transforms use, which these points always have). */
+int sn_wino_init(sn_wino *w, int r);
+
+/* V_l = sum_j G[l][j] W_j for l < 8, with W_j = kernel + j*F*N ([F, N],
+ * the Keras layout's tap j). v holds 8 * F * N floats. */
+void sn_wino_kernel(const sn_wino *w, const float *kernel, size_t f, size_t n, float *v);
+
+/* dW_j = sum_l G[l][j] dV_l (written, not added). */
+void sn_wino_kernel_grad(const sn_wino *w, const float *dv, size_t f, size_t n,
+                         float *d_kernel);
+
+/* Scratch floats for chunks of `chunk` tiles: u and dmo each. */
+size_t sn_wino_chunk_floats(size_t chunk, size_t f, size_t n, size_t *u_floats,
+                            size_t *mo_floats);
+
+/*
+ * Forward over `tiles` tiles: tile c gives rows y[c*m .. c*m + m) (row
+ * stride N) from rows x[c*m .. c*m + 8) (row stride F). accumulate: add to
+ * y, else overwrite. u holds 8 * chunk * F floats, mo 8 * chunk * N.
+ */
+void sn_wino_forward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
+                     size_t tiles, size_t chunk, float *y, int accumulate, float *u, float *mo);
+
+/*
+ * Backward over the same tiles, with dy the gradient of y's rows:
+ *   dv (when not NULL) = sum over tiles of U_l^T (A dY)_l  (written)
+ *   dx (when not NULL) += the gradient of x's rows         (added)
+ * u and dmo as in forward; du holds 8 * chunk * F floats (dx only).
+ */
+void sn_wino_backward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
+                      const float *dy, size_t tiles, size_t chunk, float *dv, float *dx,
+                      float *u, float *dmo, float *du);
+
+/* For tests: how many of a Conv1D run's GEMM rows go through minimal
+ * filtering (0: tap GEMMs only) for this batch and input shape. */
+struct sn_layer;
+size_t sn_conv1d_wino_rows(const struct sn_layer *L, int32_t batch, int32_t in_time,
+                           int32_t features);
+
+#endif /* SN_CONV_WINOGRAD_H */
