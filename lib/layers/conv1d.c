@@ -181,7 +181,7 @@ typedef struct conv_run {
 #define SN_WINO_MIN_TILES 32
 #endif
 #ifndef SN_WINO_CHUNK
-#define SN_WINO_CHUNK 128
+#define SN_WINO_CHUNK 256
 #endif
 
 static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
@@ -229,14 +229,13 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
  *                       activations only
  *   dxp [B*Tp, F]       backward: gradient of xp, training unless direct_x
  * and with minimal filtering (g->tiles > 0):
- *   wv  [8, F, filters] the transformed kernel
- *   wdv [8, F, filters] its gradient, training
- *   wu  [8, chunk, F]   a chunk's transformed input
- *   wmo [8, chunk, filters] a chunk's products (backward: their gradient)
- *   wdu [8, chunk, F]   a chunk's transformed-input gradient, training */
+ *   wv  the transformed kernel; wvt its transpose and wdv its gradient
+ *       (training); wu a chunk's transformed input, wdu its gradient
+ *       (training); wmo a chunk's products (backward: their gradient).
+ *       Sizes from sn_wino_sizes. */
 typedef struct conv_scratch {
     float *xp, *yq, *z, *dxp;
-    float *wv, *wdv, *wu, *wmo, *wdu;
+    float *wv, *wvt, *wdv, *wu, *wmo, *wdu;
 } conv_scratch;
 
 static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
@@ -262,17 +261,21 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
         off += padded;
     }
     if (g->tiles > 0) {
-        size_t fn = SN_WINO_N * g->features * g->filters, u_floats, mo_floats;
-        (void)sn_wino_chunk_floats(g->chunk, g->features, g->filters, &u_floats, &mo_floats);
+        sn_wino w;
+        size_t v_floats, u_floats, mo_floats;
+        (void)sn_wino_init(&w, (int)g->k, g->features, g->filters, g->chunk);
+        sn_wino_sizes(&w, &v_floats, &u_floats, &mo_floats);
         p->wv = base != NULL ? base + off : NULL;
-        off += fn;
+        off += v_floats;
         p->wu = base != NULL ? base + off : NULL;
         off += u_floats;
         p->wmo = base != NULL ? base + off : NULL;
         off += mo_floats;
         if (training) {
+            p->wvt = base != NULL ? base + off : NULL;
+            off += v_floats;
             p->wdv = base != NULL ? base + off : NULL;
-            off += fn;
+            off += v_floats;
             p->wdu = base != NULL ? base + off : NULL;
             off += u_floats;
         }
@@ -317,9 +320,9 @@ static void taps_forward(const conv_run *g, const conv_scratch *p, const float *
     size_t j, f = g->features, n = g->filters, first = 0;
     if (g->tiles > 0) {
         sn_wino w;
-        (void)sn_wino_init(&w, (int)g->k);
-        sn_wino_kernel(&w, kernel, f, n, p->wv);
-        sn_wino_forward(&w, xp, f, p->wv, n, g->tiles, g->chunk, y, accumulate, p->wu, p->wmo);
+        (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
+        sn_wino_kernel(&w, kernel, p->wv, NULL);
+        sn_wino_forward(&w, xp, p->wv, g->tiles, y, accumulate, p->wu, p->wmo);
         first = g->tiles * g->wino_m;
         if (first == g->m)
             return;
@@ -444,12 +447,12 @@ static int conv1d_backward(sn_exec *e)
     first = 0;
     if (g.tiles > 0 && (e->grads != NULL || dx != NULL)) {
         sn_wino w;
-        (void)sn_wino_init(&w, (int)g.k);
-        sn_wino_kernel(&w, kernel, f, n, p.wv);
-        sn_wino_backward(&w, xp, f, p.wv, n, dz, g.tiles, g.chunk,
-                         e->grads != NULL ? p.wdv : NULL, dx, p.wu, p.wmo, p.wdu);
+        (void)sn_wino_init(&w, (int)g.k, f, n, g.chunk);
+        sn_wino_kernel(&w, kernel, p.wv, p.wvt);
+        sn_wino_backward(&w, xp, p.wvt, dz, g.tiles, e->grads != NULL ? p.wdv : NULL, dx, p.wu,
+                         p.wmo, p.wdu);
         if (e->grads != NULL)
-            sn_wino_kernel_grad(&w, p.wdv, f, n, e->grads + L->params[P_KERNEL].offset);
+            sn_wino_kernel_grad(&w, p.wdv, e->grads + L->params[P_KERNEL].offset);
         first = g.tiles * g.wino_m;
     }
     if (e->grads != NULL) {

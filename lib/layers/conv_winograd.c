@@ -87,15 +87,23 @@ static void invert_eval(double inv[N][N])
             inv[i][j] = a[i][N + j];
 }
 
-int sn_wino_init(sn_wino *w, int r)
+static int have_fma(void);
+
+int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk)
 {
     double inv[N][N];
     int l, p, o, k;
-    if (r < 2 || r > SN_WINO_MAX_R)
+    if (r < 2 || r > SN_WINO_MAX_R || f < 8 || n < 8 || chunk < 1)
         return -1;
     memset(w, 0, sizeof *w);
     w->r = r;
     w->m = N + 1 - r;
+    w->f = f;
+    w->n = n;
+    w->f8 = (f + 7) & ~(size_t)7;
+    w->n8 = (n + 7) & ~(size_t)7;
+    w->chunk = chunk;
+    w->fast = have_fma();
     invert_eval(inv);
     for (l = 0; l < N; l++) {
         double scale = 0.0;
@@ -133,47 +141,154 @@ int sn_wino_init(sn_wino *w, int r)
     return 0;
 }
 
-void sn_wino_kernel(const sn_wino *w, const float *kernel, size_t f, size_t n, float *v)
+void sn_wino_sizes(const sn_wino *w, size_t *v, size_t *u, size_t *mo)
 {
-    size_t fn = f * n, i;
+    *v = N * w->f * w->n8; /* also N * n * f8 for V^T: f*n8 >= n*f8 is not
+                              guaranteed, so take the larger */
+    if (N * w->n * w->f8 > *v)
+        *v = N * w->n * w->f8;
+    *u = N * w->chunk * w->f8;
+    *mo = N * w->chunk * w->n8;
+}
+
+void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
+{
+    const size_t f = w->f, n = w->n, n8 = w->n8, f8 = w->f8;
+    size_t a, b;
     int l, j;
     for (l = 0; l < N; l++) {
-        float *vl = v + (size_t)l * fn;
-        memset(vl, 0, fn * sizeof *vl);
+        float *vl = v + (size_t)l * f * n8;
+        memset(vl, 0, f * n8 * sizeof *vl);
         for (j = 0; j < w->r; j++) {
             float c = w->g[l][j];
-            const float *wj = kernel + (size_t)j * fn;
+            const float *wj = kernel + (size_t)j * f * n;
             if (c != 0.0f)
-                for (i = 0; i < fn; i++)
-                    vl[i] += c * wj[i];
+                for (a = 0; a < f; a++)
+                    for (b = 0; b < n; b++)
+                        vl[a * n8 + b] += c * wj[a * n + b];
+        }
+        if (vt != NULL) {
+            float *tl = vt + (size_t)l * n * f8;
+            for (b = 0; b < n; b++) {
+                for (a = 0; a < f; a++)
+                    tl[b * f8 + a] = vl[a * n8 + b];
+                for (; a < f8; a++)
+                    tl[b * f8 + a] = 0.0f;
+            }
         }
     }
 }
 
-void sn_wino_kernel_grad(const sn_wino *w, const float *dv, size_t f, size_t n,
-                         float *d_kernel)
+void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel)
 {
-    size_t fn = f * n, i;
+    const size_t f = w->f, n = w->n, n8 = w->n8;
+    size_t a, b;
     int l, j;
     for (j = 0; j < w->r; j++) {
-        float *dj = d_kernel + (size_t)j * fn;
-        memset(dj, 0, fn * sizeof *dj);
+        float *dj = d_kernel + (size_t)j * f * n;
+        memset(dj, 0, f * n * sizeof *dj);
         for (l = 0; l < N; l++) {
             float c = w->g[l][j];
-            const float *dl = dv + (size_t)l * fn;
+            const float *dl = dv + (size_t)l * f * n8;
             if (c != 0.0f)
-                for (i = 0; i < fn; i++)
-                    dj[i] += c * dl[i];
+                for (a = 0; a < f; a++)
+                    for (b = 0; b < n; b++)
+                        dj[a * n + b] += c * dl[a * n8 + b];
         }
     }
 }
 
-size_t sn_wino_chunk_floats(size_t chunk, size_t f, size_t n, size_t *u_floats,
-                            size_t *mo_floats)
+/* ---- the products ---------------------------------------------------------
+ *
+ * The GEMMs of a chunk are small (K = F or filters, a few hundred rows) and
+ * many; through OpenBLAS each call packs its operands and clears its output
+ * first. With AVX2 and FMA they run here instead, on the padded layouts the
+ * transforms write (row strides f8 and n8, multiples of 8 floats, so every
+ * column block is whole): register tiles of 6 rows x 16 columns, the B
+ * operand (the transformed kernel, or a chunk's rows for dV) read from L1.
+ * Other CPUs take sn_gemm with the same layouts.
+ */
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SN_WINO_FMA 1
+#include <immintrin.h>
+
+static int have_fma(void)
 {
-    *u_floats = N * chunk * f;
-    *mo_floats = N * chunk * n;
-    return *u_floats + *mo_floats;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#define MK_TARGET __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/* C[r][0..8V) (+)= sum_k a(r, k) B[k][0..8V) for r < R, where a(r, k) is
+ * A[r*lda + k] (tn = 0) or A[k*lda + r] (tn = 1). */
+MK_TARGET void mk_tile(int R, int V, int tn, size_t K, const float *A, size_t lda,
+                       const float *B, size_t ldb, float *C, size_t ldc, int acc)
+{
+    __m256 c[6][2];
+    size_t k;
+    int r, v;
+    for (r = 0; r < R; r++)
+        for (v = 0; v < V; v++)
+            c[r][v] = acc ? _mm256_loadu_ps(C + (size_t)r * ldc + 8 * (size_t)v)
+                          : _mm256_setzero_ps();
+    for (k = 0; k < K; k++) {
+        __m256 b[2];
+        const float *bk = B + k * ldb;
+        for (v = 0; v < V; v++)
+            b[v] = _mm256_loadu_ps(bk + 8 * v);
+        for (r = 0; r < R; r++) {
+            __m256 a = _mm256_broadcast_ss(tn ? A + k * lda + (size_t)r : A + (size_t)r * lda + k);
+            for (v = 0; v < V; v++)
+                c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
+        }
+    }
+    for (r = 0; r < R; r++)
+        for (v = 0; v < V; v++)
+            _mm256_storeu_ps(C + (size_t)r * ldc + 8 * (size_t)v, c[r][v]);
+}
+
+/* C[M, cols] (+)= op(A) B with cols a multiple of 8; op(A) is A [M, K]
+ * (tn = 0) or the transpose of A [K, M] (tn = 1). */
+__attribute__((target("avx2,fma"))) static void
+mk_product(int tn, size_t M, size_t cols, size_t K, const float *A, size_t lda, const float *B,
+           size_t ldb, float *C, size_t ldc, int acc)
+{
+    size_t i = 0, j;
+    /* 6 x 16 tiles: 12 accumulators keep both FMA pipes busy through their
+     * latency; then blocks of 4, 2 and 1 rows for the rest. */
+#define MK_ROWS(R)                                                                   \
+    for (; i + (R) <= M; i += (R)) {                                                 \
+        const float *ai = tn ? A + i : A + i * lda;                                  \
+        for (j = 0; j + 16 <= cols; j += 16)                                         \
+            mk_tile((R), 2, tn, K, ai, lda, B + j, ldb, C + i * ldc + j, ldc, acc);  \
+        if (j < cols)                                                                \
+            mk_tile((R), 1, tn, K, ai, lda, B + j, ldb, C + i * ldc + j, ldc, acc);  \
+    }
+    MK_ROWS(6)
+    MK_ROWS(4)
+    MK_ROWS(2)
+    MK_ROWS(1)
+#undef MK_ROWS
+}
+#else
+static int have_fma(void)
+{
+    return 0;
+}
+#endif
+
+/* C (+)= op(A) B, by the kernel above or by sn_gemm. */
+static void product(const sn_wino *w, int tn, size_t M, size_t cols, size_t K, const float *A,
+                    size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int acc)
+{
+#if defined(SN_WINO_FMA)
+    if (w->fast) {
+        mk_product(tn, M, cols, K, A, lda, B, ldb, C, ldc, acc);
+        return;
+    }
+#endif
+    (void)w;
+    sn_gemm(tn, 0, M, cols, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
 }
 
 /*
@@ -321,12 +436,12 @@ static inline size_t group_start(size_t i, size_t width, size_t *skip)
     return width - 8;
 }
 
-/* U_l[c] = sum_p B^T[l][p] x[c*m + p] for the chunk's tiles. */
+/* U_l[c] = sum_p B^T[l][p] x[c*m + p] for the chunk's tiles (U_l row
+ * stride f8; its pad columns are never read). */
 SN_WINO_CLONES
-static void input_transform(const sn_wino *w, const float *x, size_t f, size_t nc, size_t chunk,
-                            float *u)
+static void input_transform(const sn_wino *w, const float *x, size_t nc, float *u)
 {
-    const size_t step = (size_t)w->m * f;
+    const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
     v8 d[8], t[8];
     for (c = 0; c < nc; c++)
@@ -334,40 +449,39 @@ static void input_transform(const sn_wino *w, const float *x, size_t f, size_t n
             at = group_start(i, f, &skip);
             load_rows(x + c * step + at, f, 8, d);
             in_body(w, d, t);
-            store_rows(u + c * f + at, chunk * f, 8, t);
+            store_rows(u + c * ld + at, block, 8, t);
         }
 }
 
 /* dx[c*m + p] += sum_l B^T[l][p] dU_l[c]; neighbouring tiles overlap by
  * r - 1 rows, which add up. */
 SN_WINO_CLONES
-static void input_transform_t(const sn_wino *w, const float *du, size_t f, size_t nc,
-                              size_t chunk, float *dx)
+static void input_transform_t(const sn_wino *w, const float *du, size_t nc, float *dx)
 {
-    const size_t step = (size_t)w->m * f;
+    const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
     v8 g[8], t[8];
     for (c = 0; c < nc; c++)
         for (i = 0; i < f; i += 8) {
             at = group_start(i, f, &skip);
-            load_rows(du + c * f + at, chunk * f, 8, g);
+            load_rows(du + c * ld + at, block, 8, g);
             in_body_t(w, g, t);
             add_rows(dx + c * step + at, f, 8, t, lanes_mask(skip));
         }
 }
 
-/* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c]. */
+/* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c] (M_l row stride n8). */
 SN_WINO_CLONES
-static void output_transform(const sn_wino *w, const float *mo, size_t n, size_t nc, size_t chunk,
-                             float *y, int accumulate)
+static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y,
+                             int accumulate)
 {
-    const size_t step = (size_t)w->m * n;
+    const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
     v8 q[8], t[SN_WINO_MAX_M];
     for (c = 0; c < nc; c++)
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
-            load_rows(mo + c * n + at, chunk * n, 8, q);
+            load_rows(mo + c * ld + at, block, 8, q);
             out_body(w, q, t);
             if (accumulate)
                 add_rows(y + c * step + at, n, w->m, t, lanes_mask(skip));
@@ -376,61 +490,68 @@ static void output_transform(const sn_wino *w, const float *mo, size_t n, size_t
         }
 }
 
-/* dM_l[c] = sum_o A^T[o][l] dy[c*m + o]. */
+/* dM_l[c] = sum_o A^T[o][l] dy[c*m + o], pad columns zero (the dV
+ * product reads them). */
 SN_WINO_CLONES
-static void output_transform_t(const sn_wino *w, const float *dy, size_t n, size_t nc,
-                               size_t chunk, float *dmo)
+static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, float *dmo)
 {
-    const size_t step = (size_t)w->m * n;
+    const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
+    int l;
     v8 q[SN_WINO_MAX_M], t[8];
-    for (c = 0; c < nc; c++)
+    for (c = 0; c < nc; c++) {
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
             load_rows(dy + c * step + at, n, w->m, q);
             out_body_t(w, q, t);
-            store_rows(dmo + c * n + at, chunk * n, 8, t);
+            store_rows(dmo + c * ld + at, block, 8, t);
         }
-}
-
-void sn_wino_forward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
-                     size_t tiles, size_t chunk, float *y, int accumulate, float *u, float *mo)
-{
-    size_t c0, m = (size_t)w->m;
-    int l;
-    for (c0 = 0; c0 < tiles; c0 += chunk) {
-        size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
-        input_transform(w, x + c0 * m * f, f, nc, chunk, u);
-        for (l = 0; l < N; l++)
-            sn_gemm(0, 0, nc, n, f, 1.0f, u + (size_t)l * chunk * f, f, v + (size_t)l * f * n, n,
-                    0.0f, mo + (size_t)l * chunk * n, n);
-        output_transform(w, mo, n, nc, chunk, y + c0 * m * n, accumulate);
+        if (w->n8 > n)
+            for (l = 0; l < N; l++)
+                memset(dmo + (size_t)l * block + c * ld + n, 0, (w->n8 - n) * sizeof *dmo);
     }
 }
 
-void sn_wino_backward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
-                      const float *dy, size_t tiles, size_t chunk, float *dv, float *dx,
-                      float *u, float *dmo, float *du)
+void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
+                     int accumulate, float *u, float *mo)
 {
-    size_t c0, m = (size_t)w->m;
+    const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
+    const size_t chunk = w->chunk;
+    size_t c0;
     int l;
-    if (dv != NULL && tiles == 0)
-        memset(dv, 0, N * f * n * sizeof *dv);
     for (c0 = 0; c0 < tiles; c0 += chunk) {
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
-        output_transform_t(w, dy + c0 * m * n, n, nc, chunk, dmo);
+        input_transform(w, x + c0 * m * f, nc, u);
+        for (l = 0; l < N; l++)
+            product(w, 0, nc, n8, f, u + (size_t)l * chunk * f8, f8, v + (size_t)l * f * n8, n8,
+                    mo + (size_t)l * chunk * n8, n8, 0);
+        output_transform(w, mo, nc, y + c0 * m * n, accumulate);
+    }
+}
+
+void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
+                      size_t tiles, float *dv, float *dx, float *u, float *dmo, float *du)
+{
+    const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
+    const size_t chunk = w->chunk;
+    size_t c0;
+    int l;
+    if (dv != NULL && tiles == 0)
+        memset(dv, 0, N * f * n8 * sizeof *dv);
+    for (c0 = 0; c0 < tiles; c0 += chunk) {
+        size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
+        output_transform_t(w, dy + c0 * m * n, nc, dmo);
         if (dv != NULL) {
-            input_transform(w, x + c0 * m * f, f, nc, chunk, u);
+            input_transform(w, x + c0 * m * f, nc, u);
             for (l = 0; l < N; l++)
-                sn_gemm(1, 0, f, n, nc, 1.0f, u + (size_t)l * chunk * f, f,
-                        dmo + (size_t)l * chunk * n, n, c0 > 0 ? 1.0f : 0.0f,
-                        dv + (size_t)l * f * n, n);
+                product(w, 1, f, n8, nc, u + (size_t)l * chunk * f8, f8,
+                        dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8, c0 > 0);
         }
         if (dx != NULL) {
             for (l = 0; l < N; l++)
-                sn_gemm(0, 1, nc, f, n, 1.0f, dmo + (size_t)l * chunk * n, n,
-                        v + (size_t)l * f * n, n, 0.0f, du + (size_t)l * chunk * f, f);
-            input_transform_t(w, du, f, nc, chunk, dx + c0 * m * f);
+                product(w, 0, nc, f8, n, dmo + (size_t)l * chunk * n8, n8,
+                        vt + (size_t)l * n * f8, f8, du + (size_t)l * chunk * f8, f8, 0);
+            input_transform_t(w, du, nc, dx + c0 * m * f);
         }
     }
 }

@@ -35,6 +35,10 @@
 
 typedef struct sn_wino {
     int m, r;
+    int fast;      /* AVX2 and FMA: the products run in conv_winograd.c */
+    size_t f, n;   /* input features, filters */
+    size_t f8, n8; /* the same rounded up to multiples of 8: row strides */
+    size_t chunk;  /* tiles per chunk */
     float at[SN_WINO_MAX_M][SN_WINO_N]; /* A^T: m x n, output transform */
     float g[SN_WINO_N][SN_WINO_MAX_R];  /* G: n x r, kernel transform */
     float bt[SN_WINO_N][SN_WINO_N];     /* B^T: n x n, input transform */
@@ -46,40 +50,42 @@ typedef struct sn_wino {
     float pw[3][SN_WINO_MAX_M]; /* A^T[o][1 + 2k] = a_k^o, a = 1, 2, 1/2 */
 } sn_wino;
 
-/* Build the transforms for an r-tap filter. Returns 0, or -1 when r is
- * outside [2, SN_WINO_MAX_R] (or the matrices lack the symmetry the
+/* Plan F(9 - r, r) for an r-tap filter over f input features and n
+ * filters (both at least 8), in chunks of `chunk` tiles. Returns 0, or -1
+ * for sizes outside those ranges (or matrices without the symmetry the
  * transforms use, which these points always have). */
-int sn_wino_init(sn_wino *w, int r);
+int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk);
 
-/* V_l = sum_j G[l][j] W_j for l < 8, with W_j = kernel + j*F*N ([F, N],
- * the Keras layout's tap j). v holds 8 * F * N floats. */
-void sn_wino_kernel(const sn_wino *w, const float *kernel, size_t f, size_t n, float *v);
+/* Scratch floats: v for the transformed kernel V (and as much again for
+ * its transpose V^T, or for its gradient dV); u for a chunk's transformed
+ * inputs (or their gradient); mo for a chunk's products (or theirs). */
+void sn_wino_sizes(const sn_wino *w, size_t *v, size_t *u, size_t *mo);
+
+/* V_l = sum_j G[l][j] W_j for l < 8 ([f, n8] each, pad columns zero), with
+ * W_j = kernel + j*f*n (tap j of the Keras layout); and, when vt is not
+ * NULL, V_l^T ([n, f8] each) for the backward pass. */
+void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt);
 
 /* dW_j = sum_l G[l][j] dV_l (written, not added). */
-void sn_wino_kernel_grad(const sn_wino *w, const float *dv, size_t f, size_t n,
-                         float *d_kernel);
-
-/* Scratch floats for chunks of `chunk` tiles: u and dmo each. */
-size_t sn_wino_chunk_floats(size_t chunk, size_t f, size_t n, size_t *u_floats,
-                            size_t *mo_floats);
+void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel);
 
 /*
  * Forward over `tiles` tiles: tile c gives rows y[c*m .. c*m + m) (row
- * stride N) from rows x[c*m .. c*m + 8) (row stride F). accumulate: add to
- * y, else overwrite. u holds 8 * chunk * F floats, mo 8 * chunk * N.
+ * stride n) from rows x[c*m .. c*m + 8) (row stride f). accumulate: add to
+ * y, else overwrite. u and mo as sn_wino_sizes says.
  */
-void sn_wino_forward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
-                     size_t tiles, size_t chunk, float *y, int accumulate, float *u, float *mo);
+void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
+                     int accumulate, float *u, float *mo);
 
 /*
- * Backward over the same tiles, with dy the gradient of y's rows:
+ * Backward over the same tiles, with dy the gradient of y's rows and vt
+ * from sn_wino_kernel:
  *   dv (when not NULL) = sum over tiles of U_l^T (A dY)_l  (written)
  *   dx (when not NULL) += the gradient of x's rows         (added)
- * u and dmo as in forward; du holds 8 * chunk * F floats (dx only).
+ * u and dmo as in forward; du as large as u (dx only).
  */
-void sn_wino_backward(const sn_wino *w, const float *x, size_t f, const float *v, size_t n,
-                      const float *dy, size_t tiles, size_t chunk, float *dv, float *dx,
-                      float *u, float *dmo, float *du);
+void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
+                      size_t tiles, float *dv, float *dx, float *u, float *dmo, float *du);
 
 /* For tests: how many of a Conv1D run's GEMM rows go through minimal
  * filtering (0: tap GEMMs only) for this batch and input shape. */

@@ -1497,10 +1497,12 @@ START_TEST(winograd_matrices_compute_the_correlation)
 {
     sn_wino w;
     int r, trial, p;
-    ck_assert_int_eq(sn_wino_init(&w, 1), -1);
-    ck_assert_int_eq(sn_wino_init(&w, SN_WINO_MAX_R + 1), -1);
+    ck_assert_int_eq(sn_wino_init(&w, 1, 8, 8, 16), -1);
+    ck_assert_int_eq(sn_wino_init(&w, SN_WINO_MAX_R + 1, 8, 8, 16), -1);
+    ck_assert_int_eq(sn_wino_init(&w, 3, 7, 8, 16), -1);
+    ck_assert_int_eq(sn_wino_init(&w, 3, 8, 7, 16), -1);
     for (r = 2; r <= SN_WINO_MAX_R; r++) {
-        ck_assert_int_eq(sn_wino_init(&w, r), 0);
+        ck_assert_int_eq(sn_wino_init(&w, r, 30, 50, 16), 0);
         ck_assert_int_eq(w.m, SN_WINO_N + 1 - r);
         for (trial = 0; trial < 20; trial++) {
             float d[SN_WINO_N], g[SN_WINO_MAX_R];
@@ -1657,7 +1659,10 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
             fill_uniform(dx_before, n_in, 1.0f, 99);
             memcpy(h.grad_in[0], dx_before, n_in * sizeof *dx_before);
             ck_assert_int_eq(gc_backward(&h, dy, accumulate), SEQNET_OK);
-            assert_close(gc_param_grad(&h, 0), dw, n_w, 2e-6 * (1.0 + max_abs(dw, n_w)), 1e-5,
+            /* dW sums hundreds of rows through the transforms: its error
+             * is a few 1e-6 of its largest entry (the tap GEMMs: about
+             * 1e-6) */
+            assert_close(gc_param_grad(&h, 0), dw, n_w, 1e-5 * (1.0 + max_abs(dw, n_w)), 1e-5,
                          label);
             if (c->use_bias)
                 assert_close(gc_param_grad(&h, 1), db, (size_t)c->filters,
@@ -1665,7 +1670,7 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
             for (q = 0; q < n_in; q++) {
                 double expect = dx[q] + (accumulate ? dx_before[q] : 0.0);
                 ck_assert_msg(fabs(h.grad_in[0][q] - expect) <=
-                                  2e-6 * (1.0 + max_abs(dx, n_in)) + 1e-5 * fabs(expect),
+                                  5e-6 * (1.0 + max_abs(dx, n_in)) + 1e-5 * fabs(expect),
                               "%s: dX[%zu] = %.8g, expected %.8g (accumulate %d)", label, q,
                               (double)h.grad_in[0][q], expect, accumulate);
             }
