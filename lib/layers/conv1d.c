@@ -210,7 +210,7 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
     g->chunk = 0;
     if (g->s == 1 && g->d == 1 && g->k >= 2 && g->k <= SN_WINO_MAX_R &&
         g->features >= SN_WINO_MIN_WIDTH && g->filters >= SN_WINO_MIN_WIDTH) {
-        size_t m = SN_WINO_N + 1 - g->k, tiles = g->m / m;
+        size_t m = (size_t)sn_wino_points((int)g->k) + 1 - g->k, tiles = g->m / m;
         if (tiles >= SN_WINO_MIN_TILES) {
             g->wino_m = m;
             g->tiles = tiles;

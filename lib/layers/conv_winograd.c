@@ -28,10 +28,13 @@
 #define SN_WINO_CLONES
 #endif
 
-#define N SN_WINO_N
-
-/* The finite points; the eighth is infinity. */
-static const double POINTS[N - 1] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5};
+/* The finite points, in the order they are used: n = 8 takes the first
+ * seven, n = 10 all nine; the last point is infinity. Pairs +-a follow the
+ * point 0 (the transforms rely on that order). 3/4 was chosen among 3, 1/3,
+ * 3/2, 2/3, 4, 1/4, 3/4 and 4/3 for the smallest float32 error of F(4, 7)
+ * (measured against double: 4.6e-6 of the output's size, 1.1e-5 with 3). */
+static const double POINTS[SN_WINO_MAX_N - 1] = {0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5,
+                                                 0.75, -0.75};
 
 static double power(double a, int k)
 {
@@ -41,101 +44,107 @@ static double power(double a, int k)
     return p;
 }
 
-/* E_k[j][c] for point j and coefficient c < k. */
-static double eval(int j, int c, int k)
+/* E_k[j][c] for point j of n and coefficient c < k. */
+static double eval(int n, int j, int c, int k)
 {
-    if (j == N - 1)
+    if (j == n - 1)
         return c == k - 1 ? 1.0 : 0.0;
     return power(POINTS[j], c);
 }
 
 /* inv = E_n^{-1} by Gauss-Jordan with partial pivoting; E_n is regular
  * (distinct points), so a pivot is always found. */
-static void invert_eval(double inv[N][N])
+static void invert_eval(int n, double inv[SN_WINO_MAX_N][SN_WINO_MAX_N])
 {
-    double a[N][2 * N];
+    double a[SN_WINO_MAX_N][2 * SN_WINO_MAX_N];
     int i, j, c;
-    for (i = 0; i < N; i++)
-        for (c = 0; c < N; c++) {
-            a[i][c] = eval(i, c, N);
-            a[i][N + c] = i == c ? 1.0 : 0.0;
+    for (i = 0; i < n; i++)
+        for (c = 0; c < n; c++) {
+            a[i][c] = eval(n, i, c, n);
+            a[i][n + c] = i == c ? 1.0 : 0.0;
         }
-    for (c = 0; c < N; c++) {
+    for (c = 0; c < n; c++) {
         int piv = c;
         double d;
-        for (i = c + 1; i < N; i++)
+        for (i = c + 1; i < n; i++)
             if (fabs(a[i][c]) > fabs(a[piv][c]))
                 piv = i;
         if (piv != c)
-            for (j = 0; j < 2 * N; j++) {
+            for (j = 0; j < 2 * n; j++) {
                 double t = a[c][j];
                 a[c][j] = a[piv][j];
                 a[piv][j] = t;
             }
         d = a[c][c];
-        for (j = 0; j < 2 * N; j++)
+        for (j = 0; j < 2 * n; j++)
             a[c][j] /= d;
-        for (i = 0; i < N; i++)
+        for (i = 0; i < n; i++)
             if (i != c && a[i][c] != 0.0) {
                 double f = a[i][c];
-                for (j = 0; j < 2 * N; j++)
+                for (j = 0; j < 2 * n; j++)
                     a[i][j] -= f * a[c][j];
             }
     }
-    for (i = 0; i < N; i++)
-        for (j = 0; j < N; j++)
-            inv[i][j] = a[i][N + j];
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++)
+            inv[i][j] = a[i][n + j];
 }
 
 static int have_fma(void);
 
+int sn_wino_points(int r)
+{
+    return r >= 5 ? 10 : 8;
+}
+
 int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk)
 {
-    double inv[N][N];
-    int l, p, o, k;
+    double inv[SN_WINO_MAX_N][SN_WINO_MAX_N];
+    int l, p, o, k, nn;
     if (r < 2 || r > SN_WINO_MAX_R || f < 8 || n < 8 || chunk < 1)
         return -1;
     memset(w, 0, sizeof *w);
+    nn = sn_wino_points(r);
+    w->nn = nn;
+    w->pairs = (nn - 2) / 2;
     w->r = r;
-    w->m = N + 1 - r;
+    w->m = nn + 1 - r;
     w->f = f;
     w->n = n;
     w->f8 = (f + 7) & ~(size_t)7;
     w->n8 = (n + 7) & ~(size_t)7;
     w->chunk = chunk;
     w->fast = have_fma();
-    invert_eval(inv);
-    for (l = 0; l < N; l++) {
+    invert_eval(nn, inv);
+    for (l = 0; l < nn; l++) {
         double scale = 0.0;
-        for (p = 0; p < N; p++)
+        for (p = 0; p < nn; p++)
             if (fabs(inv[p][l]) > scale)
                 scale = fabs(inv[p][l]);
-        for (p = 0; p < N; p++)
+        for (p = 0; p < nn; p++)
             w->bt[l][p] = (float)(inv[p][l] / scale);
         for (k = 0; k < r; k++)
-            w->g[l][k] = (float)(eval(l, k, r) * scale);
+            w->g[l][k] = (float)(eval(nn, l, k, r) * scale);
     }
     for (o = 0; o < w->m; o++)
-        for (l = 0; l < N; l++)
-            w->at[o][l] = (float)eval(l, o, w->m);
+        for (l = 0; l < nn; l++)
+            w->at[o][l] = (float)eval(nn, l, o, w->m);
     /* The symmetric form, checked against the full matrices. */
-    for (p = 0; p < 4; p++) {
-        int e = 2 * p, d = 2 * p + 1, k2;
+    for (p = 0; p < nn / 2; p++) {
+        int e = 2 * p, d = 2 * p + 1;
         w->r0[p] = w->bt[0][e];
-        w->r7[p] = w->bt[7][d];
-        if (w->bt[0][d] != 0.0f && fabsf(w->bt[0][d]) > 1e-6f)
+        w->rinf[p] = w->bt[nn - 1][d];
+        if (fabsf(w->bt[0][d]) > 1e-6f || fabsf(w->bt[nn - 1][e]) > 1e-6f)
             return -1;
-        if (w->bt[7][e] != 0.0f && fabsf(w->bt[7][e]) > 1e-6f)
-            return -1;
-        for (k2 = 0; k2 < 3; k2++) {
-            const float *plus = w->bt[1 + 2 * k2], *minus = w->bt[2 + 2 * k2];
-            w->ev[k2][p] = plus[e];
-            w->od[k2][p] = plus[d];
+        for (k = 0; k < w->pairs; k++) {
+            const float *plus = w->bt[1 + 2 * k], *minus = w->bt[2 + 2 * k];
+            w->ev[k][p] = plus[e];
+            w->od[k][p] = plus[d];
             if (fabsf(plus[e] - minus[e]) > 1e-6f || fabsf(plus[d] + minus[d]) > 1e-6f)
                 return -1;
         }
     }
-    for (k = 0; k < 3; k++)
+    for (k = 0; k < w->pairs; k++)
         for (o = 0; o < w->m; o++)
             w->pw[k][o] = w->at[o][1 + 2 * k];
     return 0;
@@ -143,12 +152,12 @@ int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk)
 
 void sn_wino_sizes(const sn_wino *w, size_t *v, size_t *u, size_t *mo)
 {
-    *v = N * w->f * w->n8; /* also N * n * f8 for V^T: f*n8 >= n*f8 is not
-                              guaranteed, so take the larger */
-    if (N * w->n * w->f8 > *v)
-        *v = N * w->n * w->f8;
-    *u = N * w->chunk * w->f8;
-    *mo = N * w->chunk * w->n8;
+    const size_t nn = (size_t)w->nn;
+    *v = nn * w->f * w->n8; /* V^T takes nn * n * f8: the larger of the two */
+    if (nn * w->n * w->f8 > *v)
+        *v = nn * w->n * w->f8;
+    *u = nn * w->chunk * w->f8;
+    *mo = nn * w->chunk * w->n8;
 }
 
 void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
@@ -156,7 +165,7 @@ void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
     const size_t f = w->f, n = w->n, n8 = w->n8, f8 = w->f8;
     size_t a, b;
     int l, j;
-    for (l = 0; l < N; l++) {
+    for (l = 0; l < w->nn; l++) {
         float *vl = v + (size_t)l * f * n8;
         memset(vl, 0, f * n8 * sizeof *vl);
         for (j = 0; j < w->r; j++) {
@@ -187,7 +196,7 @@ void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel)
     for (j = 0; j < w->r; j++) {
         float *dj = d_kernel + (size_t)j * f * n;
         memset(dj, 0, f * n * sizeof *dj);
-        for (l = 0; l < N; l++) {
+        for (l = 0; l < w->nn; l++) {
             float c = w->g[l][j];
             const float *dl = dv + (size_t)l * f * n8;
             if (c != 0.0f)
@@ -315,70 +324,94 @@ static inline void st8(float *p, v8 v)
     memcpy(p, &v, sizeof v);
 }
 
-/* u[0..8) = B^T d[0..8) through the symmetry: 32 products instead of 64. */
-static inline void in_body(const sn_wino *w, const v8 *d, v8 *u)
+/*
+ * The bodies below take NN (8 or 10) as a constant: each driver calls them
+ * in two branches with a literal, so the loops unroll. Row 0 of B^T (the
+ * point 0) reads even inputs only and the last row (infinity) odd ones; a
+ * pair +-a has equal even coefficients and opposite odd ones, so
+ * u_+ = e + o and u_- = e - o: half the products of a dense B^T.
+ */
+#define BODY static inline __attribute__((always_inline))
+
+/* u[0..NN) = B^T d[0..NN). */
+BODY void in_body(const sn_wino *w, const int NN, const v8 *d, v8 *u)
 {
-    int k;
-    u[0] = w->r0[0] * d[0] + w->r0[1] * d[2] + w->r0[2] * d[4] + w->r0[3] * d[6];
-    u[7] = w->r7[0] * d[1] + w->r7[1] * d[3] + w->r7[2] * d[5] + w->r7[3] * d[7];
-    for (k = 0; k < 3; k++) {
-        v8 e = w->ev[k][0] * d[0] + w->ev[k][1] * d[2] + w->ev[k][2] * d[4] + w->ev[k][3] * d[6];
-        v8 o = w->od[k][0] * d[1] + w->od[k][1] * d[3] + w->od[k][2] * d[5] + w->od[k][3] * d[7];
+    int k, p;
+    v8 a = w->r0[0] * d[0], z = w->rinf[0] * d[1];
+    for (p = 1; p < NN / 2; p++) {
+        a += w->r0[p] * d[2 * p];
+        z += w->rinf[p] * d[2 * p + 1];
+    }
+    u[0] = a;
+    u[NN - 1] = z;
+    for (k = 0; k < (NN - 2) / 2; k++) {
+        v8 e = w->ev[k][0] * d[0], o = w->od[k][0] * d[1];
+        for (p = 1; p < NN / 2; p++) {
+            e += w->ev[k][p] * d[2 * p];
+            o += w->od[k][p] * d[2 * p + 1];
+        }
         u[1 + 2 * k] = e + o;
         u[2 + 2 * k] = e - o;
     }
 }
 
-/* d[0..8) = B g[0..8): the transpose of in_body. */
-static inline void in_body_t(const sn_wino *w, const v8 *g, v8 *d)
+/* d[0..NN) = B g[0..NN): the transpose of in_body. */
+BODY void in_body_t(const sn_wino *w, const int NN, const v8 *g, v8 *d)
 {
-    v8 p0 = g[1] + g[2], q0 = g[1] - g[2], p1 = g[3] + g[4], q1 = g[3] - g[4];
-    v8 p2 = g[5] + g[6], q2 = g[5] - g[6];
-    int j;
-    for (j = 0; j < 4; j++) {
-        d[2 * j] = w->r0[j] * g[0] + w->ev[0][j] * p0 + w->ev[1][j] * p1 + w->ev[2][j] * p2;
-        d[2 * j + 1] = w->r7[j] * g[7] + w->od[0][j] * q0 + w->od[1][j] * q1 + w->od[2][j] * q2;
+    v8 ps[(SN_WINO_MAX_N - 2) / 2], qs[(SN_WINO_MAX_N - 2) / 2];
+    int j, k;
+    for (k = 0; k < (NN - 2) / 2; k++) {
+        ps[k] = g[1 + 2 * k] + g[2 + 2 * k];
+        qs[k] = g[1 + 2 * k] - g[2 + 2 * k];
+    }
+    for (j = 0; j < NN / 2; j++) {
+        v8 e = w->r0[j] * g[0], o = w->rinf[j] * g[NN - 1];
+        for (k = 0; k < (NN - 2) / 2; k++) {
+            e += w->ev[k][j] * ps[k];
+            o += w->od[k][j] * qs[k];
+        }
+        d[2 * j] = e;
+        d[2 * j + 1] = o;
     }
 }
 
-/* y[0..m) = A^T mo[0..8): M_0 goes to output 0 only, M_7 to output m - 1
- * only, and the pair +-a gives a^o (M_+ + M_-) to even outputs and
+/* y[0..m) = A^T mo[0..NN): M_0 goes to output 0 only, the last to output
+ * m - 1 only, and the pair +-a gives a^o (M_+ + M_-) to even outputs and
  * a^o (M_+ - M_-) to odd ones. */
-static inline void out_body(const sn_wino *w, const v8 *mo, v8 *y)
+BODY void out_body(const sn_wino *w, const int NN, const v8 *mo, v8 *y)
 {
-    v8 sd[6];
-    int o, m = w->m;
-    sd[0] = mo[1] + mo[2];
-    sd[1] = mo[1] - mo[2];
-    sd[2] = mo[3] + mo[4];
-    sd[3] = mo[3] - mo[4];
-    sd[4] = mo[5] + mo[6];
-    sd[5] = mo[5] - mo[6];
-    for (o = 0; o < m; o++)
-        y[o] = w->pw[0][o] * sd[o & 1] + w->pw[1][o] * sd[2 + (o & 1)] +
-               w->pw[2][o] * sd[4 + (o & 1)];
+    v8 sd[2][(SN_WINO_MAX_N - 2) / 2];
+    int o, k, m = w->m;
+    for (k = 0; k < (NN - 2) / 2; k++) {
+        sd[0][k] = mo[1 + 2 * k] + mo[2 + 2 * k];
+        sd[1][k] = mo[1 + 2 * k] - mo[2 + 2 * k];
+    }
+    for (o = 0; o < m; o++) {
+        v8 acc = w->pw[0][o] * sd[o & 1][0];
+        for (k = 1; k < (NN - 2) / 2; k++)
+            acc += w->pw[k][o] * sd[o & 1][k];
+        y[o] = acc;
+    }
     y[0] += mo[0];
-    y[m - 1] += mo[7];
+    y[m - 1] += mo[NN - 1];
 }
 
-/* mo[0..8) = A dy[0..m): the transpose of out_body. */
-static inline void out_body_t(const sn_wino *w, const v8 *dy, v8 *mo)
+/* mo[0..NN) = A dy[0..m): the transpose of out_body. */
+BODY void out_body_t(const sn_wino *w, const int NN, const v8 *dy, v8 *mo)
 {
-    v8 eo[6];
+    v8 eo[2][(SN_WINO_MAX_N - 2) / 2];
     int o, k, m = w->m;
-    for (k = 0; k < 6; k++)
-        eo[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
-    for (o = 0; o < m; o++) {
-        eo[o & 1] += w->pw[0][o] * dy[o];
-        eo[2 + (o & 1)] += w->pw[1][o] * dy[o];
-        eo[4 + (o & 1)] += w->pw[2][o] * dy[o];
-    }
+    for (k = 0; k < (NN - 2) / 2; k++)
+        eo[0][k] = eo[1][k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (o = 0; o < m; o++)
+        for (k = 0; k < (NN - 2) / 2; k++)
+            eo[o & 1][k] += w->pw[k][o] * dy[o];
     mo[0] = dy[0];
-    for (k = 0; k < 3; k++) {
-        mo[1 + 2 * k] = eo[2 * k] + eo[2 * k + 1];
-        mo[2 + 2 * k] = eo[2 * k] - eo[2 * k + 1];
+    for (k = 0; k < (NN - 2) / 2; k++) {
+        mo[1 + 2 * k] = eo[0][k] + eo[1][k];
+        mo[2 + 2 * k] = eo[0][k] - eo[1][k];
     }
-    mo[7] = dy[m - 1];
+    mo[NN - 1] = dy[m - 1];
 }
 
 /*
@@ -438,51 +471,49 @@ static inline size_t group_start(size_t i, size_t width, size_t *skip)
 
 /* U_l[c] = sum_p B^T[l][p] x[c*m + p] for the chunk's tiles (U_l row
  * stride f8; its pad columns are never read). */
-SN_WINO_CLONES
-static void input_transform(const sn_wino *w, const float *x, size_t nc, float *u)
+BODY void input_transform_n(const sn_wino *w, const int NN, const float *x, size_t nc, float *u)
 {
     const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
-    v8 d[8], t[8];
+    v8 d[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
         for (i = 0; i < f; i += 8) {
             at = group_start(i, f, &skip);
-            load_rows(x + c * step + at, f, 8, d);
-            in_body(w, d, t);
-            store_rows(u + c * ld + at, block, 8, t);
+            load_rows(x + c * step + at, f, NN, d);
+            in_body(w, NN, d, t);
+            store_rows(u + c * ld + at, block, NN, t);
         }
 }
 
 /* dx[c*m + p] += sum_l B^T[l][p] dU_l[c]; neighbouring tiles overlap by
  * r - 1 rows, which add up. */
-SN_WINO_CLONES
-static void input_transform_t(const sn_wino *w, const float *du, size_t nc, float *dx)
+BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, size_t nc,
+                              float *dx)
 {
     const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
-    v8 g[8], t[8];
+    v8 g[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
         for (i = 0; i < f; i += 8) {
             at = group_start(i, f, &skip);
-            load_rows(du + c * ld + at, block, 8, g);
-            in_body_t(w, g, t);
-            add_rows(dx + c * step + at, f, 8, t, lanes_mask(skip));
+            load_rows(du + c * ld + at, block, NN, g);
+            in_body_t(w, NN, g, t);
+            add_rows(dx + c * step + at, f, NN, t, lanes_mask(skip));
         }
 }
 
 /* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c] (M_l row stride n8). */
-SN_WINO_CLONES
-static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y,
-                             int accumulate)
+BODY void output_transform_n(const sn_wino *w, const int NN, const float *mo, size_t nc,
+                             float *y, int accumulate)
 {
     const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
-    v8 q[8], t[SN_WINO_MAX_M];
+    v8 q[SN_WINO_MAX_N], t[SN_WINO_MAX_M];
     for (c = 0; c < nc; c++)
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
-            load_rows(mo + c * ld + at, block, 8, q);
-            out_body(w, q, t);
+            load_rows(mo + c * ld + at, block, NN, q);
+            out_body(w, NN, q, t);
             if (accumulate)
                 add_rows(y + c * step + at, n, w->m, t, lanes_mask(skip));
             else
@@ -490,26 +521,59 @@ static void output_transform(const sn_wino *w, const float *mo, size_t nc, float
         }
 }
 
-/* dM_l[c] = sum_o A^T[o][l] dy[c*m + o], pad columns zero (the dV
- * product reads them). */
-SN_WINO_CLONES
-static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, float *dmo)
+/* dM_l[c] = sum_o A^T[o][l] dy[c*m + o] (columns < n; the pad columns
+ * are zeroed once per backward pass, see sn_wino_backward). */
+BODY void output_transform_t_n(const sn_wino *w, const int NN, const float *dy, size_t nc,
+                               float *dmo)
 {
     const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
-    int l;
-    v8 q[SN_WINO_MAX_M], t[8];
-    for (c = 0; c < nc; c++) {
+    v8 q[SN_WINO_MAX_M], t[SN_WINO_MAX_N];
+    for (c = 0; c < nc; c++)
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
             load_rows(dy + c * step + at, n, w->m, q);
-            out_body_t(w, q, t);
-            store_rows(dmo + c * ld + at, block, 8, t);
+            out_body_t(w, NN, q, t);
+            store_rows(dmo + c * ld + at, block, NN, t);
         }
-        if (w->n8 > n)
-            for (l = 0; l < N; l++)
-                memset(dmo + (size_t)l * block + c * ld + n, 0, (w->n8 - n) * sizeof *dmo);
-    }
+}
+
+/* The drivers for both point counts. */
+SN_WINO_CLONES
+static void input_transform(const sn_wino *w, const float *x, size_t nc, float *u)
+{
+    if (w->nn == 10)
+        input_transform_n(w, 10, x, nc, u);
+    else
+        input_transform_n(w, 8, x, nc, u);
+}
+
+SN_WINO_CLONES
+static void input_transform_t(const sn_wino *w, const float *du, size_t nc, float *dx)
+{
+    if (w->nn == 10)
+        input_transform_t_n(w, 10, du, nc, dx);
+    else
+        input_transform_t_n(w, 8, du, nc, dx);
+}
+
+SN_WINO_CLONES
+static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y,
+                             int accumulate)
+{
+    if (w->nn == 10)
+        output_transform_n(w, 10, mo, nc, y, accumulate);
+    else
+        output_transform_n(w, 8, mo, nc, y, accumulate);
+}
+
+SN_WINO_CLONES
+static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, float *dmo)
+{
+    if (w->nn == 10)
+        output_transform_t_n(w, 10, dy, nc, dmo);
+    else
+        output_transform_t_n(w, 8, dy, nc, dmo);
 }
 
 void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
@@ -522,7 +586,7 @@ void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t ti
     for (c0 = 0; c0 < tiles; c0 += chunk) {
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
         input_transform(w, x + c0 * m * f, nc, u);
-        for (l = 0; l < N; l++)
+        for (l = 0; l < w->nn; l++)
             product(w, 0, nc, n8, f, u + (size_t)l * chunk * f8, f8, v + (size_t)l * f * n8, n8,
                     mo + (size_t)l * chunk * n8, n8, 0);
         output_transform(w, mo, nc, y + c0 * m * n, accumulate);
@@ -537,18 +601,23 @@ void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const f
     size_t c0;
     int l;
     if (dv != NULL && tiles == 0)
-        memset(dv, 0, N * f * n8 * sizeof *dv);
+        memset(dv, 0, (size_t)w->nn * f * n8 * sizeof *dv);
+    /* The dV product reads the pad columns of dM: zero them once, the
+     * transform writes only the others. */
+    if (n8 > n)
+        for (c0 = 0; c0 < (size_t)w->nn * chunk; c0++)
+            memset(dmo + c0 * n8 + n, 0, (n8 - n) * sizeof *dmo);
     for (c0 = 0; c0 < tiles; c0 += chunk) {
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
         output_transform_t(w, dy + c0 * m * n, nc, dmo);
         if (dv != NULL) {
             input_transform(w, x + c0 * m * f, nc, u);
-            for (l = 0; l < N; l++)
+            for (l = 0; l < w->nn; l++)
                 product(w, 1, f, n8, nc, u + (size_t)l * chunk * f8, f8,
                         dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8, c0 > 0);
         }
         if (dx != NULL) {
-            for (l = 0; l < N; l++)
+            for (l = 0; l < w->nn; l++)
                 product(w, 0, nc, f8, n, dmo + (size_t)l * chunk * n8, n8,
                         vt + (size_t)l * n * f8, f8, du + (size_t)l * chunk * f8, f8, 0);
             input_transform_t(w, du, nc, dx + c0 * m * f);

@@ -29,26 +29,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SN_WINO_N 8      /* points, transformed rows per tile */
-#define SN_WINO_MAX_R 7  /* taps: m = SN_WINO_N + 1 - r >= 2 */
-#define SN_WINO_MAX_M 7  /* outputs per tile, for r = 2 */
+#define SN_WINO_MAX_N 10 /* points, transformed rows per tile: 8 or 10 */
+#define SN_WINO_MAX_R 7  /* taps */
+#define SN_WINO_MAX_M 7  /* outputs per tile: m = n + 1 - r, 7 for r = 2 */
 
 typedef struct sn_wino {
+    int nn;        /* points: 8 (r <= 4) or 10 (r >= 5) */
+    int pairs;     /* point pairs +-a: (nn - 2) / 2 */
     int m, r;
     int fast;      /* AVX2 and FMA: the products run in conv_winograd.c */
     size_t f, n;   /* input features, filters */
     size_t f8, n8; /* the same rounded up to multiples of 8: row strides */
     size_t chunk;  /* tiles per chunk */
-    float at[SN_WINO_MAX_M][SN_WINO_N]; /* A^T: m x n, output transform */
-    float g[SN_WINO_N][SN_WINO_MAX_R];  /* G: n x r, kernel transform */
-    float bt[SN_WINO_N][SN_WINO_N];     /* B^T: n x n, input transform */
-    /* The same B^T and A^T by their symmetry (rows 1-2, 3-4 and 5-6 of B^T
-     * belong to the points +-1, +-2 and +-1/2: equal on even inputs,
-     * opposite on odd ones; row 0 reads even inputs only, row 7 odd ones). */
-    float r0[4], r7[4];     /* B^T[0][0, 2, 4, 6], B^T[7][1, 3, 5, 7] */
-    float ev[3][4], od[3][4]; /* B^T[1 + 2k][0, 2, 4, 6] and [1 + 2k][1, 3, 5, 7] */
-    float pw[3][SN_WINO_MAX_M]; /* A^T[o][1 + 2k] = a_k^o, a = 1, 2, 1/2 */
+    float at[SN_WINO_MAX_M][SN_WINO_MAX_N]; /* A^T: m x nn, output transform */
+    float g[SN_WINO_MAX_N][SN_WINO_MAX_R];  /* G: nn x r, kernel transform */
+    float bt[SN_WINO_MAX_N][SN_WINO_MAX_N]; /* B^T: nn x nn, input transform */
+    /* The same B^T and A^T by their symmetry (rows 1 + 2k and 2 + 2k of B^T
+     * belong to the points +-a_k, a = 1, 2, 1/2, 3/4: equal on even inputs,
+     * opposite on odd ones; row 0 reads even inputs only, the last row odd
+     * ones). */
+    float r0[SN_WINO_MAX_N / 2], rinf[SN_WINO_MAX_N / 2]; /* B^T[0][even], B^T[nn-1][odd] */
+    float ev[(SN_WINO_MAX_N - 2) / 2][SN_WINO_MAX_N / 2]; /* B^T[1 + 2k][even] */
+    float od[(SN_WINO_MAX_N - 2) / 2][SN_WINO_MAX_N / 2]; /* B^T[1 + 2k][odd] */
+    float pw[(SN_WINO_MAX_N - 2) / 2][SN_WINO_MAX_M];     /* A^T[o][1 + 2k] = a_k^o */
 } sn_wino;
+
+/* The number of points used for an r-tap filter: 8 up to 4 taps, 10 from
+ * 5 (so F(6,5), F(5,6), F(4,7)). */
+int sn_wino_points(int r);
 
 /* Plan F(9 - r, r) for an r-tap filter over f input features and n
  * filters (both at least 8), in chunks of `chunk` tiles. Returns 0, or -1

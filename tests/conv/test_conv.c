@@ -1502,24 +1502,26 @@ START_TEST(winograd_matrices_compute_the_correlation)
     ck_assert_int_eq(sn_wino_init(&w, 3, 7, 8, 16), -1);
     ck_assert_int_eq(sn_wino_init(&w, 3, 8, 7, 16), -1);
     for (r = 2; r <= SN_WINO_MAX_R; r++) {
+        int nn = sn_wino_points(r);
         ck_assert_int_eq(sn_wino_init(&w, r, 30, 50, 16), 0);
-        ck_assert_int_eq(w.m, SN_WINO_N + 1 - r);
+        ck_assert_int_eq(w.nn, nn);
+        ck_assert_int_eq(w.m, nn + 1 - r);
         for (trial = 0; trial < 20; trial++) {
-            float d[SN_WINO_N], g[SN_WINO_MAX_R];
-            double gg[SN_WINO_N], bd[SN_WINO_N];
+            float d[SN_WINO_MAX_N], g[SN_WINO_MAX_R];
+            double gg[SN_WINO_MAX_N], bd[SN_WINO_MAX_N];
             int l, j, o;
-            fill_uniform(d, SN_WINO_N, 1.0f, 100u + (uint64_t)(r * 50 + trial));
+            fill_uniform(d, (size_t)nn, 1.0f, 100u + (uint64_t)(r * 50 + trial));
             fill_uniform(g, (size_t)r, 1.0f, 900u + (uint64_t)(r * 50 + trial));
-            for (l = 0; l < SN_WINO_N; l++) {
+            for (l = 0; l < nn; l++) {
                 gg[l] = bd[l] = 0.0;
                 for (j = 0; j < r; j++)
                     gg[l] += (double)w.g[l][j] * g[j];
-                for (p = 0; p < SN_WINO_N; p++)
+                for (p = 0; p < nn; p++)
                     bd[l] += (double)w.bt[l][p] * d[p];
             }
             for (o = 0; o < w.m; o++) {
                 double got = 0.0, want = 0.0;
-                for (l = 0; l < SN_WINO_N; l++)
+                for (l = 0; l < nn; l++)
                     got += (double)w.at[o][l] * gg[l] * bd[l];
                 for (j = 0; j < r; j++)
                     want += (double)d[o + j] * g[j];
@@ -1527,12 +1529,14 @@ START_TEST(winograd_matrices_compute_the_correlation)
                               "F(%d,%d) output %d: %.9g, expected %.9g", w.m, r, o, got, want);
             }
         }
-        for (p = 0; p < 4; p++) {
+        for (p = 0; p < nn / 2; p++) {
             int k;
-            ck_assert(w.bt[0][2 * p + 1] == 0.0f && w.bt[7][2 * p] == 0.0f);
-            for (k = 0; k < 3; k++) {
-                ck_assert(w.bt[1 + 2 * k][2 * p] == w.bt[2 + 2 * k][2 * p]);
-                ck_assert(w.bt[1 + 2 * k][2 * p + 1] == -w.bt[2 + 2 * k][2 * p + 1]);
+            /* exact zeros and equal magnitudes, up to the rounding of
+             * the inverse in double */
+            ck_assert(fabsf(w.bt[0][2 * p + 1]) < 1e-7f && fabsf(w.bt[nn - 1][2 * p]) < 1e-7f);
+            for (k = 0; k < w.pairs; k++) {
+                ck_assert(fabsf(w.bt[1 + 2 * k][2 * p] - w.bt[2 + 2 * k][2 * p]) < 1e-7f);
+                ck_assert(fabsf(w.bt[1 + 2 * k][2 * p + 1] + w.bt[2 + 2 * k][2 * p + 1]) < 1e-7f);
             }
         }
     }
@@ -1640,8 +1644,10 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
     ck_assert_int_eq(gc_forward(&h), SEQNET_OK);
     conv_reference(h.in_x[0], gc_param(&h, 0), c->use_bias ? gc_param(&h, 1) : NULL, batch,
                    c->time, c->feat, c->filters, c->k, 1, c->pad, 1, act, h.out.time, want);
+    /* float32 error of the transforms: about 1e-6 of the largest output
+     * with 8 points, 5e-6 with 10 (5 taps and more) */
     if (act <= SN_ACT_TANH)
-        assert_close(h.out.x, want, n_out, 2e-6 * (1.0 + max_abs(want, n_out)), 1e-5, label);
+        assert_close(h.out.x, want, n_out, 1e-5 * (1.0 + max_abs(want, n_out)), 1e-5, label);
 
     /* Backward of the linear layers against the definition; the input
      * gradient is checked both written and added to what is there. */
@@ -1670,7 +1676,7 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
             for (q = 0; q < n_in; q++) {
                 double expect = dx[q] + (accumulate ? dx_before[q] : 0.0);
                 ck_assert_msg(fabs(h.grad_in[0][q] - expect) <=
-                                  5e-6 * (1.0 + max_abs(dx, n_in)) + 1e-5 * fabs(expect),
+                                  1e-5 * (1.0 + max_abs(dx, n_in)) + 1e-5 * fabs(expect),
                               "%s: dX[%zu] = %.8g, expected %.8g (accumulate %d)", label, q,
                               (double)h.grad_in[0][q], expect, accumulate);
             }
@@ -1714,10 +1720,15 @@ START_TEST(conv1d_minimal_filtering_and_taps_agree)
     ck_assert_int_eq(gc_forward(&big), SEQNET_OK);
     ck_assert_int_eq(gc_forward(&small), SEQNET_OK);
     n = 38 * 50;
-    for (q = 0; q < n; q++)
-        ck_assert_msg(fabsf(big.out.x[q] - small.out.x[q]) <= 1e-5f * (1.0f + fabsf(small.out.x[q])),
-                      "output %zu: %.8g (minimal filtering) vs %.8g (taps)", q,
-                      (double)big.out.x[q], (double)small.out.x[q]);
+    {
+        float top = 0.0f;
+        for (q = 0; q < n; q++)
+            top = fabsf(small.out.x[q]) > top ? fabsf(small.out.x[q]) : top;
+        for (q = 0; q < n; q++)
+            ck_assert_msg(fabsf(big.out.x[q] - small.out.x[q]) <= 1e-5f * (1.0f + top),
+                          "output %zu: %.8g (minimal filtering) vs %.8g (taps)", q,
+                          (double)big.out.x[q], (double)small.out.x[q]);
+    }
     gc_free(&big);
     gc_free(&small);
 }
