@@ -231,18 +231,19 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
  * and with minimal filtering (g->tiles > 0):
  *   wv  the transformed kernel; wvt its transpose and wdv its gradient
  *       (training); wu a chunk's transformed input, wdu its gradient
- *       (training); wmo a chunk's products (backward: their gradient).
- *       Sizes from sn_wino_sizes. */
+ *       (training); wmo a chunk's products (backward: their gradient);
+ *       wy a chunk's GEMM rows (backward: their dZ), chunk * m rows.
+ *       Sizes from sn_wino_sizes. No yq: the path works chunk by chunk. */
 typedef struct conv_scratch {
     float *xp, *yq, *z, *dxp;
-    float *wv, *wvt, *wdv, *wu, *wmo, *wdu;
+    float *wv, *wvt, *wdv, *wu, *wmo, *wdu, *wy;
 } conv_scratch;
 
 static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
                              conv_scratch *p, float *base)
 {
     size_t off = 0, padded = g->batch * g->tp * g->features;
-    int need_yq = !g->direct_y || (training && c->act != SN_ACT_LINEAR);
+    int need_yq = g->tiles == 0 && (!g->direct_y || (training && c->act != SN_ACT_LINEAR));
     memset(p, 0, sizeof *p);
     if (!g->direct_x) {
         p->xp = base != NULL ? base + off : NULL;
@@ -271,6 +272,8 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
         off += u_floats;
         p->wmo = base != NULL ? base + off : NULL;
         off += mo_floats;
+        p->wy = base != NULL ? base + off : NULL;
+        off += g->chunk * g->wino_m * g->filters;
         if (training) {
             p->wvt = base != NULL ? base + off : NULL;
             off += v_floats;
@@ -314,22 +317,167 @@ static void pad_input(const conv_run *g, const float *x, float *xp)
  * unless `accumulate`, which keeps what Y holds). The A operand of tap j is
  * xp itself from row j*d with a row stride of s*F: no im2col copy.
  */
-static void taps_forward(const conv_run *g, const conv_scratch *p, const float *xp,
-                         const float *kernel, float *y, int accumulate)
+static void taps_forward(const conv_run *g, const float *xp, const float *kernel, float *y,
+                         int accumulate)
 {
-    size_t j, f = g->features, n = g->filters, first = 0;
-    if (g->tiles > 0) {
-        sn_wino w;
-        (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
-        sn_wino_kernel(&w, kernel, p->wv, NULL);
-        sn_wino_forward(&w, xp, p->wv, g->tiles, y, accumulate, p->wu, p->wmo);
-        first = g->tiles * g->wino_m;
-        if (first == g->m)
-            return;
-    }
+    size_t j, f = g->features, n = g->filters;
     for (j = 0; j < g->k; j++)
-        sn_gemm(0, 0, g->m - first, n, f, 1.0f, xp + (first * g->s + j * g->d) * f, g->s * f,
-                kernel + j * f * n, n, (accumulate || j > 0) ? 1.0f : 0.0f, y + first * n, n);
+        sn_gemm(0, 0, g->m, n, f, 1.0f, xp + j * g->d * f, g->s * f, kernel + j * f * n, n,
+                (accumulate || j > 0) ? 1.0f : 0.0f, y, n);
+}
+
+/*
+ * The minimal-filtering path runs chunk by chunk from end to end, so that a
+ * chunk's rows are still in cache when they are finished: GEMM rows
+ * [r0, r0 + nr) are computed into the small buffer wy, then each run of
+ * them that is an output row (not a gap) gets its bias and activation on
+ * its way to Y. Backward builds dZ for a chunk's rows the same way (gap
+ * rows zero), adds them to the bias gradient and hands them to the
+ * transforms. The rows after the last whole tile take the tap GEMMs
+ * through the same buffer.
+ */
+
+/* Visit the output runs of GEMM rows [r0, r0 + nr): rows q with
+ * t = q mod Q < T_out, as (offset of q from r0, output row b*T_out + t,
+ * run length). */
+typedef struct row_run {
+    size_t from, out_row, len;
+} row_run;
+
+static size_t next_run(const conv_run *g, size_t *q, size_t end, size_t r0, row_run *run)
+{
+    while (*q < end) {
+        size_t b = *q / g->q, t = *q % g->q, len;
+        if (t >= g->out_time) { /* a gap: skip to the next sample */
+            *q += g->q - t < end - *q ? g->q - t : end - *q;
+            continue;
+        }
+        len = g->out_time - t < end - *q ? g->out_time - t : end - *q;
+        run->from = *q - r0;
+        run->out_row = b * g->out_time + t;
+        run->len = len;
+        *q += len;
+        return 1;
+    }
+    return 0;
+}
+
+/* Rows [r0, r0 + nr) of the GEMM output, in src, to Y: bias, the
+ * pre-activation copy z when kept, the activation. */
+static void finish_rows(const conv1d_config *c, const conv_run *g, size_t r0, size_t nr,
+                        const float *src, const float *bias, float *y, float *z)
+{
+    size_t n = g->filters, q = r0, i, k;
+    row_run run;
+    while (next_run(g, &q, r0 + nr, r0, &run)) {
+        const float *from = src + run.from * n;
+        float *dst = y + run.out_row * n;
+        if (bias != NULL)
+            for (i = 0; i < run.len; i++)
+                for (k = 0; k < n; k++)
+                    dst[i * n + k] = from[i * n + k] + bias[k];
+        else
+            memcpy(dst, from, run.len * n * sizeof *dst);
+        if (z != NULL)
+            memcpy(z + run.out_row * n, dst, run.len * n * sizeof *dst);
+        sn_act_forward(c->act, dst, dst, run.len, n);
+    }
+}
+
+/* dZ of rows [r0, r0 + nr) into dst: grad_out through the activation on
+ * output rows, zeros on gaps; added to db when not NULL. */
+static void build_dz(const conv1d_config *c, const conv_run *g, size_t r0, size_t nr,
+                     const float *grad_out, const float *out, const float *z, float *dst,
+                     float *db)
+{
+    size_t n = g->filters, q = r0, done = 0, i, k;
+    row_run run;
+    while (next_run(g, &q, r0 + nr, r0, &run)) {
+        float *d = dst + run.from * n;
+        if (run.from > done)
+            memset(dst + done * n, 0, (run.from - done) * n * sizeof *dst);
+        memcpy(d, grad_out + run.out_row * n, run.len * n * sizeof *d);
+        sn_act_backward(c->act, z != NULL ? z + run.out_row * n : NULL, out + run.out_row * n,
+                        d, run.len, n);
+        done = run.from + run.len;
+    }
+    if (nr > done)
+        memset(dst + done * n, 0, (nr - done) * n * sizeof *dst);
+    if (db != NULL)
+        for (i = 0; i < nr; i++)
+            for (k = 0; k < n; k++)
+                db[k] += dst[i * n + k];
+}
+
+static void wino_forward(const conv1d_config *c, const conv_run *g, const conv_scratch *p,
+                         const float *xp, const float *kernel, const float *bias, float *y)
+{
+    size_t f = g->features, n = g->filters, c0, r0, nr, j;
+    sn_wino w;
+    (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
+    sn_wino_kernel(&w, kernel, p->wv, NULL);
+    for (c0 = 0; c0 < g->tiles; c0 += g->chunk) {
+        size_t nc = g->tiles - c0 < g->chunk ? g->tiles - c0 : g->chunk;
+        r0 = c0 * g->wino_m;
+        nr = nc * g->wino_m;
+        sn_wino_forward(&w, xp + r0 * f, p->wv, nc, p->wy, 0, p->wu, p->wmo);
+        finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
+    }
+    r0 = g->tiles * g->wino_m;
+    nr = g->m - r0;
+    if (nr == 0)
+        return;
+    for (j = 0; j < g->k; j++)
+        sn_gemm(0, 0, nr, n, f, 1.0f, xp + (r0 + j) * f, f, kernel + j * f * n, n,
+                j > 0 ? 1.0f : 0.0f, p->wy, n);
+    finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
+}
+
+/* Backward of the minimal-filtering path: dW (when d_kernel), db (when
+ * db) and dxp (when dx: added) from grad_out. */
+static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_scratch *p,
+                          const float *xp, const float *kernel, const float *grad_out,
+                          const float *out, float *d_kernel, float *db, float *dx)
+{
+    size_t f = g->features, n = g->filters, c0, r0, nr, j;
+    int direct = g->direct_y && c->act == SN_ACT_LINEAR;
+    sn_wino w;
+    (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
+    sn_wino_kernel(&w, kernel, p->wv, p->wvt);
+    sn_wino_clear_pads(&w, p->wmo);
+    if (db != NULL)
+        memset(db, 0, n * sizeof *db);
+    for (c0 = 0; c0 < g->tiles; c0 += g->chunk) {
+        size_t nc = g->tiles - c0 < g->chunk ? g->tiles - c0 : g->chunk;
+        const float *dz = p->wy;
+        r0 = c0 * g->wino_m;
+        nr = nc * g->wino_m;
+        if (direct) { /* dZ is grad_out itself */
+            dz = grad_out + r0 * n;
+            if (db != NULL)
+                for (j = 0; j < nr * n; j++)
+                    db[j % n] += dz[j];
+        } else {
+            build_dz(c, g, r0, nr, grad_out, out, p->z, p->wy, db);
+        }
+        sn_wino_backward(&w, xp + r0 * f, p->wvt, dz, nc, d_kernel != NULL ? p->wdv : NULL,
+                         c0 > 0, dx != NULL ? dx + r0 * f : NULL, p->wu, p->wmo, p->wdu);
+    }
+    if (d_kernel != NULL)
+        sn_wino_kernel_grad(&w, p->wdv, d_kernel);
+    r0 = g->tiles * g->wino_m;
+    nr = g->m - r0;
+    if (nr == 0)
+        return;
+    build_dz(c, g, r0, nr, grad_out, out, p->z, p->wy, db);
+    for (j = 0; j < g->k; j++) {
+        if (d_kernel != NULL)
+            sn_gemm(1, 0, f, n, nr, 1.0f, xp + (r0 + j) * f, f, p->wy, n, 1.0f,
+                    d_kernel + j * f * n, n);
+        if (dx != NULL)
+            sn_gemm(0, 1, nr, f, n, 1.0f, p->wy, n, kernel + j * f * n, n, 1.0f,
+                    dx + (r0 + j) * f, f);
+    }
 }
 
 static int conv1d_forward(sn_exec *e)
@@ -358,14 +506,18 @@ static int conv1d_forward(sn_exec *e)
         pad_input(&g, in->x, p.xp);
         xp = p.xp;
     }
+    if (g.tiles > 0) {
+        wino_forward(c, &g, &p, xp, kernel, bias, y);
+        return SEQNET_OK;
+    }
     if (g.direct_y) {
         /* GEMM rows are output rows: start from the bias. */
         if (bias != NULL)
             for (r = 0; r < g.out_rows; r++)
                 memcpy(y + r * n, bias, n * sizeof *y);
-        taps_forward(&g, &p, xp, kernel, y, bias != NULL);
+        taps_forward(&g, xp, kernel, y, bias != NULL);
     } else {
-        taps_forward(&g, &p, xp, kernel, p.yq, 0);
+        taps_forward(&g, xp, kernel, p.yq, 0);
         /* Drop the gaps, add the bias. */
         for (b = 0; b < g.batch; b++)
             for (t = 0; t < g.out_time; t++) {
@@ -401,7 +553,7 @@ static int conv1d_backward(sn_exec *e)
     float *dx;
     conv_scratch p;
     conv_run g;
-    size_t b, t, j, i, f, n, first;
+    size_t b, t, j, i, f, n;
 
     run_geometry(c, in->batch, in->time, in->features, &g);
     f = g.features;
@@ -411,24 +563,6 @@ static int conv1d_backward(sn_exec *e)
                         "layer '%s': backward needs a training forward pass first", L->name);
     (void)scratch_floats(c, &g, 1, &p, e->scratch);
     xp = g.direct_x ? in->x : p.xp;
-
-    /* D: grad_out through the activation, in GEMM rows. */
-    if (g.direct_y && c->act == SN_ACT_LINEAR) {
-        dz = e->grad_out;
-    } else if (g.out_rows > 0) {
-        for (b = 0; b < g.batch; b++) {
-            float *dst = p.yq + b * g.q * n;
-            size_t rows = g.out_time * n, gap = (g.q - g.out_time) * n;
-            memcpy(dst, e->grad_out + b * rows, rows * sizeof *dst);
-            sn_act_backward(c->act, p.z != NULL ? p.z + b * rows : NULL,
-                            e->out->x + b * rows, dst, g.out_time, n);
-            if (b + 1 < g.batch && gap > 0)
-                memset(dst + rows, 0, gap * sizeof *dst);
-        }
-        dz = p.yq;
-    } else {
-        dz = p.yq;
-    }
 
     if (e->grad_in[0] != NULL) {
         if (g.direct_x) {
@@ -442,37 +576,47 @@ static int conv1d_backward(sn_exec *e)
     } else {
         dx = NULL;
     }
-    /* The tiles of minimal filtering first (dW_j written, dX added), then
-     * the tap GEMMs over the rows after them (dW_j added from there). */
-    first = 0;
-    if (g.tiles > 0 && (e->grads != NULL || dx != NULL)) {
-        sn_wino w;
-        (void)sn_wino_init(&w, (int)g.k, f, n, g.chunk);
-        sn_wino_kernel(&w, kernel, p.wv, p.wvt);
-        sn_wino_backward(&w, xp, p.wvt, dz, g.tiles, e->grads != NULL ? p.wdv : NULL, dx, p.wu,
-                         p.wmo, p.wdu);
-        if (e->grads != NULL)
-            sn_wino_kernel_grad(&w, p.wdv, e->grads + L->params[P_KERNEL].offset);
-        first = g.tiles * g.wino_m;
-    }
-    if (e->grads != NULL) {
-        float *d_kernel = e->grads + L->params[P_KERNEL].offset;
-        if (g.m > first)
+
+    if (g.tiles > 0) {
+        wino_backward(c, &g, &p, xp, kernel, e->grad_out, e->out->x,
+                      e->grads != NULL ? e->grads + L->params[P_KERNEL].offset : NULL,
+                      e->grads != NULL && c->use_bias ? e->grads + L->params[P_BIAS].offset
+                                                      : NULL,
+                      dx);
+    } else {
+        /* D: grad_out through the activation, in GEMM rows. */
+        if (g.direct_y && c->act == SN_ACT_LINEAR) {
+            dz = e->grad_out;
+        } else {
+            for (b = 0; b < g.batch && g.out_rows > 0; b++) {
+                float *dst = p.yq + b * g.q * n;
+                size_t rows = g.out_time * n, gap = (g.q - g.out_time) * n;
+                memcpy(dst, e->grad_out + b * rows, rows * sizeof *dst);
+                sn_act_backward(c->act, p.z != NULL ? p.z + b * rows : NULL,
+                                e->out->x + b * rows, dst, g.out_time, n);
+                if (b + 1 < g.batch && gap > 0)
+                    memset(dst + rows, 0, gap * sizeof *dst);
+            }
+            dz = p.yq;
+        }
+        if (e->grads != NULL) {
+            float *d_kernel = e->grads + L->params[P_KERNEL].offset;
+            if (g.m > 0)
+                for (j = 0; j < g.k; j++)
+                    sn_gemm(1, 0, f, n, g.m, 1.0f, xp + j * g.d * f, g.s * f, dz, n, 0.0f,
+                            d_kernel + j * f * n, n);
+            else
+                memset(d_kernel, 0, g.k * f * n * sizeof *d_kernel);
+            if (c->use_bias)
+                sn_cc_column_sums(dz, g.m, n, e->grads + L->params[P_BIAS].offset);
+        }
+        if (dx != NULL && g.m > 0)
             for (j = 0; j < g.k; j++)
-                sn_gemm(1, 0, f, n, g.m - first, 1.0f, xp + (first * g.s + j * g.d) * f,
-                        g.s * f, dz + first * n, n, first > 0 ? 1.0f : 0.0f,
-                        d_kernel + j * f * n, n);
-        else if (first == 0)
-            memset(d_kernel, 0, g.k * f * n * sizeof *d_kernel);
-        if (c->use_bias)
-            sn_cc_column_sums(dz, g.m, n, e->grads + L->params[P_BIAS].offset);
+                sn_gemm(0, 1, g.m, f, n, 1.0f, dz, n, kernel + j * f * n, n, 1.0f,
+                        dx + j * g.d * f, g.s * f);
     }
     if (dx == NULL)
         return SEQNET_OK;
-    if (g.m > first)
-        for (j = 0; j < g.k; j++)
-            sn_gemm(0, 1, g.m - first, f, n, 1.0f, dz + first * n, n, kernel + j * f * n, n,
-                    1.0f, dx + (first * g.s + j * g.d) * f, g.s * f);
     if (g.direct_x)
         return SEQNET_OK;
     /* dX[b, i] = dxp[b*Tp + pad_left + i]; rows past the padded copy were

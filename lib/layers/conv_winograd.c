@@ -522,7 +522,7 @@ BODY void output_transform_n(const sn_wino *w, const int NN, const float *mo, si
 }
 
 /* dM_l[c] = sum_o A^T[o][l] dy[c*m + o] (columns < n; the pad columns
- * are zeroed once per backward pass, see sn_wino_backward). */
+ * are zeroed by sn_wino_clear_pads and stay zero). */
 BODY void output_transform_t_n(const sn_wino *w, const int NN, const float *dy, size_t nc,
                                float *dmo)
 {
@@ -593,20 +593,24 @@ void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t ti
     }
 }
 
+void sn_wino_clear_pads(const sn_wino *w, float *dmo)
+{
+    size_t row;
+    if (w->n8 > w->n)
+        for (row = 0; row < (size_t)w->nn * w->chunk; row++)
+            memset(dmo + row * w->n8 + w->n, 0, (w->n8 - w->n) * sizeof *dmo);
+}
+
 void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
-                      size_t tiles, float *dv, float *dx, float *u, float *dmo, float *du)
+                      size_t tiles, float *dv, int dv_accumulate, float *dx, float *u, float *dmo,
+                      float *du)
 {
     const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
     const size_t chunk = w->chunk;
     size_t c0;
     int l;
-    if (dv != NULL && tiles == 0)
+    if (dv != NULL && tiles == 0 && !dv_accumulate)
         memset(dv, 0, (size_t)w->nn * f * n8 * sizeof *dv);
-    /* The dV product reads the pad columns of dM: zero them once, the
-     * transform writes only the others. */
-    if (n8 > n)
-        for (c0 = 0; c0 < (size_t)w->nn * chunk; c0++)
-            memset(dmo + c0 * n8 + n, 0, (n8 - n) * sizeof *dmo);
     for (c0 = 0; c0 < tiles; c0 += chunk) {
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
         output_transform_t(w, dy + c0 * m * n, nc, dmo);
@@ -614,7 +618,8 @@ void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const f
             input_transform(w, x + c0 * m * f, nc, u);
             for (l = 0; l < w->nn; l++)
                 product(w, 1, f, n8, nc, u + (size_t)l * chunk * f8, f8,
-                        dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8, c0 > 0);
+                        dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8,
+                        dv_accumulate || c0 > 0);
         }
         if (dx != NULL) {
             for (l = 0; l < w->nn; l++)

@@ -85,15 +85,22 @@ void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel);
 void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
                      int accumulate, float *u, float *mo);
 
+/* Zero the pad columns of a dmo buffer once before the sn_wino_backward
+ * calls that use it: the dV product reads them, the transforms never write
+ * them. */
+void sn_wino_clear_pads(const sn_wino *w, float *dmo);
+
 /*
  * Backward over the same tiles, with dy the gradient of y's rows and vt
  * from sn_wino_kernel:
- *   dv (when not NULL) = sum over tiles of U_l^T (A dY)_l  (written)
- *   dx (when not NULL) += the gradient of x's rows         (added)
- * u and dmo as in forward; du as large as u (dx only).
+ *   dv (when not NULL) = sum over tiles of U_l^T (A dY)_l, written, or
+ *        added to what dv holds when dv_accumulate
+ *   dx (when not NULL) += the gradient of x's rows
+ * u and dmo as in forward (dmo's pads cleared); du as large as u (dx only).
  */
 void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
-                      size_t tiles, float *dv, float *dx, float *u, float *dmo, float *du);
+                      size_t tiles, float *dv, int dv_accumulate, float *dx, float *u, float *dmo,
+                      float *du);
 
 /* For tests: how many of a Conv1D run's GEMM rows go through minimal
  * filtering (0: tap GEMMs only) for this batch and input shape. */

@@ -74,6 +74,7 @@ static double act_ref(int act, double z)
     case SN_ACT_RELU: return z > 0 ? z : 0;
     case SN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
     case SN_ACT_TANH: return tanh(z);
+    case SN_ACT_GELU: return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
     default: return z;
     }
 }
@@ -1563,12 +1564,14 @@ static const wino_case WINO_CASES[] = {
     {97, 30, 50, 7, SN_PAD_SAME, 1, "relu"},
     {130, 20, 24, 7, SN_PAD_CAUSAL, 1, "linear"},
     {105, 17, 8, 7, SN_PAD_VALID, 0, "linear"},
+    {100, 10, 12, 3, SN_PAD_SAME, 1, "gelu"},
+    {99, 9, 16, 7, SN_PAD_CAUSAL, 1, "sigmoid"},
 };
 #define N_WINO_CASES ((int)(sizeof WINO_CASES / sizeof WINO_CASES[0]))
 
-/* Gradients of a linear Conv1D in double from the definition: dW, db and
- * dX for grad_out dy. */
-static void conv_backward_reference(const float *x, const float *w, const float *dy,
+/* Gradients of Conv1D in double from the definition: dW, db and dX for
+ * dy, the gradient of the pre-activations. */
+static void conv_backward_reference(const float *x, const float *w, const double *dy,
                                     int32_t batch, int32_t time, int32_t feat, int32_t filters,
                                     int32_t k, int pad, int32_t out_time, double *dw, double *db,
                                     double *dx)
@@ -1588,6 +1591,8 @@ static void conv_backward_reference(const float *x, const float *w, const float 
             for (o = 0; o < filters; o++) {
                 double g = dy[((size_t)bb * out_time + t) * filters + o];
                 db[o] += g;
+                if (g == 0.0)
+                    continue;
                 for (j = 0; j < k; j++) {
                     int32_t src = t + j - left;
                     if (src < 0 || src >= time)
@@ -1646,22 +1651,38 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
                    c->time, c->feat, c->filters, c->k, 1, c->pad, 1, act, h.out.time, want);
     /* float32 error of the transforms: about 1e-6 of the largest output
      * with 8 points, 5e-6 with 10 (5 taps and more) */
-    if (act <= SN_ACT_TANH)
+    if (act <= SN_ACT_TANH || act == SN_ACT_GELU)
         assert_close(h.out.x, want, n_out, 1e-5 * (1.0 + max_abs(want, n_out)), 1e-5, label);
 
-    /* Backward of the linear layers against the definition; the input
-     * gradient is checked both written and added to what is there. */
-    if (act == SN_ACT_LINEAR) {
+    /* Backward against the definition, through the activation's derivative
+     * at the pre-activation (relu left out: a pre-activation within
+     * rounding of 0 could take either side); the input gradient is checked
+     * both written and added to what is there. */
+    if (act != SN_ACT_RELU) {
+        double *z = malloc(n_out * sizeof *z), *dz = malloc(n_out * sizeof *dz);
+        size_t q;
         dy = malloc(n_out * sizeof *dy);
         dx_before = malloc(n_in * sizeof *dx_before);
         dw = malloc(n_w * sizeof *dw);
         db = malloc((size_t)c->filters * sizeof *db);
         dx = malloc(n_in * sizeof *dx);
         fill_uniform(dy, n_out, 1.0f, 4242u + (uint64_t)_i);
-        conv_backward_reference(h.in_x[0], gc_param(&h, 0), dy, batch, c->time, c->feat,
+        conv_reference(h.in_x[0], gc_param(&h, 0), c->use_bias ? gc_param(&h, 1) : NULL, batch,
+                       c->time, c->feat, c->filters, c->k, 1, c->pad, 1, SN_ACT_LINEAR,
+                       h.out.time, z);
+        for (q = 0; q < n_out; q++) {
+            double v = z[q], d = 1.0;
+            if (act == SN_ACT_TANH)
+                d = 1.0 - tanh(v) * tanh(v);
+            else if (act == SN_ACT_SIGMOID)
+                d = 1.0 / (1.0 + exp(-v)) * (1.0 - 1.0 / (1.0 + exp(-v)));
+            else if (act == SN_ACT_GELU)
+                d = 0.5 * (1.0 + erf(v / sqrt(2.0))) + v * exp(-0.5 * v * v) / sqrt(2.0 * 3.14159265358979323846);
+            dz[q] = dy[q] * d;
+        }
+        conv_backward_reference(h.in_x[0], gc_param(&h, 0), dz, batch, c->time, c->feat,
                                 c->filters, c->k, c->pad, h.out.time, dw, db, dx);
         for (accumulate = 0; accumulate < 2; accumulate++) {
-            size_t q;
             fill_uniform(dx_before, n_in, 1.0f, 99);
             memcpy(h.grad_in[0], dx_before, n_in * sizeof *dx_before);
             ck_assert_int_eq(gc_backward(&h, dy, accumulate), SEQNET_OK);
@@ -1681,6 +1702,8 @@ START_TEST(conv1d_minimal_filtering_matches_the_definition)
                               (double)h.grad_in[0][q], expect, accumulate);
             }
         }
+        free(z);
+        free(dz);
         free(dy);
         free(dx_before);
         free(dw);
