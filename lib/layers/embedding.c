@@ -108,6 +108,14 @@ static int embedding_declare(sn_layer *L, sn_object *err)
     return SEQNET_OK;
 }
 
+/* How many token rows ahead the gather and the scatter prefetch. */
+#define EMB_AHEAD 12
+#if defined(__GNUC__)
+#define EMB_PREFETCH(p, w) __builtin_prefetch((p), (w), 1)
+#else
+#define EMB_PREFETCH(p, w) ((void)(p))
+#endif
+
 static int embedding_forward(sn_exec *e)
 {
     const sn_layer *L = e->layer;
@@ -125,8 +133,16 @@ static int embedding_forward(sn_exec *e)
                             L->name, (int)id, (int)(i / (size_t)in->time),
                             (int)(i % (size_t)in->time), (int)c->input_dim);
     }
-    for (i = 0; i < n; i++)
+    /* Rows of a large table are cache misses: ask for them some way
+     * ahead (first and last byte of the row). */
+    for (i = 0; i < n; i++) {
+        if (i + EMB_AHEAD < n) {
+            const float *next = table + (size_t)in->ids[i + EMB_AHEAD] * dim;
+            EMB_PREFETCH(next, 0);
+            EMB_PREFETCH(next + dim - 1, 0);
+        }
         memcpy(out->x + i * dim, table + (size_t)in->ids[i] * dim, dim * sizeof *out->x);
+    }
 
     /* Element by element, so this is also right if the executor aliases the masks. */
     if (L->out_shape.masked && out->mask != NULL) {
@@ -157,6 +173,12 @@ static int embedding_backward(sn_exec *e)
     d_table = e->grads + L->params[0].offset;
     for (i = 0; i < n; i++) {
         int32_t row = in->ids[i]; /* validated by forward */
+        if (i + EMB_AHEAD < n) {
+            int32_t ahead = in->ids[i + EMB_AHEAD];
+            EMB_PREFETCH(d_table + (size_t)ahead * dim, 1);
+            EMB_PREFETCH(d_table + (size_t)ahead * dim + dim - 1, 1);
+            EMB_PREFETCH(e->row_flags + ahead, 1);
+        }
         float *d_row = d_table + (size_t)row * dim;
         const float *g = e->grad_out + i * dim;
         if (e->row_flags[row] == 0) {
