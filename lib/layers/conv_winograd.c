@@ -378,10 +378,10 @@ BODY void in_body_t(const sn_wino *w, const int NN, const v8 *g, v8 *d)
 /* y[0..m) = A^T mo[0..NN): M_0 goes to output 0 only, the last to output
  * m - 1 only, and the pair +-a gives a^o (M_+ + M_-) to even outputs and
  * a^o (M_+ - M_-) to odd ones. */
-BODY void out_body(const sn_wino *w, const int NN, const v8 *mo, v8 *y)
+BODY void out_body(const sn_wino *w, const int NN, const int m, const v8 *mo, v8 *y)
 {
     v8 sd[2][(SN_WINO_MAX_N - 2) / 2];
-    int o, k, m = w->m;
+    int o, k;
     for (k = 0; k < (NN - 2) / 2; k++) {
         sd[0][k] = mo[1 + 2 * k] + mo[2 + 2 * k];
         sd[1][k] = mo[1 + 2 * k] - mo[2 + 2 * k];
@@ -397,10 +397,10 @@ BODY void out_body(const sn_wino *w, const int NN, const v8 *mo, v8 *y)
 }
 
 /* mo[0..NN) = A dy[0..m): the transpose of out_body. */
-BODY void out_body_t(const sn_wino *w, const int NN, const v8 *dy, v8 *mo)
+BODY void out_body_t(const sn_wino *w, const int NN, const int m, const v8 *dy, v8 *mo)
 {
     v8 eo[2][(SN_WINO_MAX_N - 2) / 2];
-    int o, k, m = w->m;
+    int o, k;
     for (k = 0; k < (NN - 2) / 2; k++)
         eo[0][k] = eo[1][k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
     for (o = 0; o < m; o++)
@@ -503,37 +503,37 @@ BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, s
 }
 
 /* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c] (M_l row stride n8). */
-BODY void output_transform_n(const sn_wino *w, const int NN, const float *mo, size_t nc,
-                             float *y, int accumulate)
+BODY void output_transform_n(const sn_wino *w, const int NN, const int M, const float *mo,
+                             size_t nc, float *y, int accumulate)
 {
-    const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
+    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
     v8 q[SN_WINO_MAX_N], t[SN_WINO_MAX_M];
     for (c = 0; c < nc; c++)
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
             load_rows(mo + c * ld + at, block, NN, q);
-            out_body(w, NN, q, t);
+            out_body(w, NN, M, q, t);
             if (accumulate)
-                add_rows(y + c * step + at, n, w->m, t, lanes_mask(skip));
+                add_rows(y + c * step + at, n, M, t, lanes_mask(skip));
             else
-                store_rows(y + c * step + at, n, w->m, t);
+                store_rows(y + c * step + at, n, M, t);
         }
 }
 
 /* dM_l[c] = sum_o A^T[o][l] dy[c*m + o] (columns < n; the pad columns
  * are zeroed by sn_wino_clear_pads and stay zero). */
-BODY void output_transform_t_n(const sn_wino *w, const int NN, const float *dy, size_t nc,
-                               float *dmo)
+BODY void output_transform_t_n(const sn_wino *w, const int NN, const int M, const float *dy,
+                               size_t nc, float *dmo)
 {
-    const size_t n = w->n, step = (size_t)w->m * n, ld = w->n8, block = w->chunk * w->n8;
+    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->chunk * w->n8;
     size_t c, i, at, skip;
     v8 q[SN_WINO_MAX_M], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
         for (i = 0; i < n; i += 8) {
             at = group_start(i, n, &skip);
-            load_rows(dy + c * step + at, n, w->m, q);
-            out_body_t(w, NN, q, t);
+            load_rows(dy + c * step + at, n, M, q);
+            out_body_t(w, NN, M, q, t);
             store_rows(dmo + c * ld + at, block, NN, t);
         }
 }
@@ -557,23 +557,34 @@ static void input_transform_t(const sn_wino *w, const float *du, size_t nc, floa
         input_transform_t_n(w, 8, du, nc, dx);
 }
 
+/* The output transforms also take m as a literal (one branch per tap
+ * count): their loops over the outputs then unroll and the pair sums stay
+ * in registers. */
 SN_WINO_CLONES
 static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y,
                              int accumulate)
 {
-    if (w->nn == 10)
-        output_transform_n(w, 10, mo, nc, y, accumulate);
-    else
-        output_transform_n(w, 8, mo, nc, y, accumulate);
+    switch (w->r) {
+    case 2: output_transform_n(w, 8, 7, mo, nc, y, accumulate); break;
+    case 3: output_transform_n(w, 8, 6, mo, nc, y, accumulate); break;
+    case 4: output_transform_n(w, 8, 5, mo, nc, y, accumulate); break;
+    case 5: output_transform_n(w, 10, 6, mo, nc, y, accumulate); break;
+    case 6: output_transform_n(w, 10, 5, mo, nc, y, accumulate); break;
+    default: output_transform_n(w, 10, 4, mo, nc, y, accumulate); break;
+    }
 }
 
 SN_WINO_CLONES
 static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, float *dmo)
 {
-    if (w->nn == 10)
-        output_transform_t_n(w, 10, dy, nc, dmo);
-    else
-        output_transform_t_n(w, 8, dy, nc, dmo);
+    switch (w->r) {
+    case 2: output_transform_t_n(w, 8, 7, dy, nc, dmo); break;
+    case 3: output_transform_t_n(w, 8, 6, dy, nc, dmo); break;
+    case 4: output_transform_t_n(w, 8, 5, dy, nc, dmo); break;
+    case 5: output_transform_t_n(w, 10, 6, dy, nc, dmo); break;
+    case 6: output_transform_t_n(w, 10, 5, dy, nc, dmo); break;
+    default: output_transform_t_n(w, 10, 4, dy, nc, dmo); break;
+    }
 }
 
 void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
