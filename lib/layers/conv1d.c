@@ -232,11 +232,13 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
  *   wv  the transformed kernel; wvt its transpose and wdv its gradient
  *       (training); wu a chunk's transformed input, wdu its gradient
  *       (training); wmo a chunk's products (backward: their gradient);
- *       wy a chunk's GEMM rows (backward: their dZ), chunk * m rows.
- *       Sizes from sn_wino_sizes. No yq: the path works chunk by chunk. */
+ *       wy a chunk's GEMM rows (backward: their dZ), chunk * m rows;
+ *       wedge the edge slots of a chunk's tiles (see tile_rows), and as
+ *       many for dX when training. Sizes from sn_wino_sizes. No xp, yq or
+ *       dxp: the path reads the input in place, chunk by chunk. */
 typedef struct conv_scratch {
     float *xp, *yq, *z, *dxp;
-    float *wv, *wvt, *wdv, *wu, *wmo, *wdu, *wy;
+    float *wv, *wvt, *wdv, *wu, *wmo, *wdu, *wy, *wedge;
 } conv_scratch;
 
 static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
@@ -245,7 +247,7 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
     size_t off = 0, padded = g->batch * g->tp * g->features;
     int need_yq = g->tiles == 0 && (!g->direct_y || (training && c->act != SN_ACT_LINEAR));
     memset(p, 0, sizeof *p);
-    if (!g->direct_x) {
+    if (!g->direct_x && g->tiles == 0) {
         p->xp = base != NULL ? base + off : NULL;
         off += padded;
     }
@@ -257,7 +259,7 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
         p->z = base != NULL ? base + off : NULL;
         off += g->out_rows * g->filters;
     }
-    if (training && !g->direct_x) {
+    if (training && !g->direct_x && g->tiles == 0) {
         p->dxp = base != NULL ? base + off : NULL;
         off += padded;
     }
@@ -274,6 +276,10 @@ static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int trai
         off += mo_floats;
         p->wy = base != NULL ? base + off : NULL;
         off += g->chunk * g->wino_m * g->filters;
+        /* edge slots: one per tile of a chunk (every tile of a chunk may
+         * be an edge one when samples are short), twice when training */
+        p->wedge = base != NULL ? base + off : NULL;
+        off += (training ? 2 : 1) * g->chunk * (size_t)w.nn * g->features;
         if (training) {
             p->wvt = base != NULL ? base + off : NULL;
             off += v_floats;
@@ -409,10 +415,95 @@ static void build_dz(const conv1d_config *c, const conv_run *g, size_t r0, size_
                 db[k] += dst[i * n + k];
 }
 
+/*
+ * The minimal-filtering path reads the layer's input in place: a tile whose
+ * nn padded rows are all rows of one sample's input takes them where they
+ * are; a tile that reaches into the padding (or across two samples) gets a
+ * zero-padded copy of its rows in the edge buffer, one slot of nn rows per
+ * tile. Backward mirrors it: interior tiles add to dX in place, edge tiles
+ * to their slot, which is then added to dX. So neither the padded copy of
+ * the input nor that of its gradient exists on this path.
+ */
+
+/* Input row of padded row p (GEMM row space), or NULL for a padding row. */
+static const float *padded_row(const conv_run *g, const float *x, size_t p)
+{
+    size_t b = p / g->tp, t = p % g->tp;
+    if (t < g->pad_left || t - g->pad_left >= g->in_time)
+        return NULL;
+    return x + (b * g->in_time + t - g->pad_left) * g->features;
+}
+
+/* Row pointers of tiles [c0, c0 + nc) into rows[]: in place, or a slot of
+ * the edge buffer filled with the tile's rows (zeros for padding) when
+ * fill, or zeroed (backward) when not. Returns the first unused slot. */
+static size_t tile_rows(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
+                        float *edge, const float **rows, int fill)
+{
+    size_t f = g->features, c, i, slots = 0;
+    for (c = 0; c < nc; c++) {
+        size_t p0 = (c0 + c) * g->wino_m, t = p0 % g->tp;
+        if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time) {
+            rows[c] = padded_row(g, x, p0);
+            continue;
+        }
+        {
+            float *slot = edge + slots++ * nn * f;
+            for (i = 0; i < nn; i++) {
+                const float *src = fill ? padded_row(g, x, p0 + i) : NULL;
+                if (src != NULL)
+                    memcpy(slot + i * f, src, f * sizeof *slot);
+                else
+                    memset(slot + i * f, 0, f * sizeof *slot);
+            }
+            rows[c] = slot;
+        }
+    }
+    return slots;
+}
+
+/* Add the edge slots of tiles [c0, c0 + nc) (those whose row pointer is
+ * not in x) to dX's rows. */
+static void add_edges(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
+                      const float *const *rows, float *dx)
+{
+    size_t f = g->features, c, i, k;
+    for (c = 0; c < nc; c++) {
+        size_t p0 = (c0 + c) * g->wino_m, t = p0 % g->tp;
+        if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time)
+            continue;
+        for (i = 0; i < nn; i++) {
+            const float *src = padded_row(g, x, p0 + i);
+            if (src != NULL) {
+                float *dst = dx + (src - x);
+                const float *from = rows[c] + i * f;
+                for (k = 0; k < f; k++)
+                    dst[k] += from[k];
+            }
+        }
+    }
+}
+
+/* The rows after the last tile: their padded input rows (from r0 on, up to
+ * nn of them) copied into the edge buffer. */
+static size_t tail_rows(const conv_run *g, const float *x, size_t r0, float *edge)
+{
+    size_t f = g->features, rows = g->m - r0 + g->k - 1, i;
+    for (i = 0; i < rows; i++) {
+        const float *src = padded_row(g, x, r0 + i);
+        if (src != NULL)
+            memcpy(edge + i * f, src, f * sizeof *edge);
+        else
+            memset(edge + i * f, 0, f * sizeof *edge);
+    }
+    return rows;
+}
+
 static void wino_forward(const conv1d_config *c, const conv_run *g, const conv_scratch *p,
-                         const float *xp, const float *kernel, const float *bias, float *y)
+                         const float *x, const float *kernel, const float *bias, float *y)
 {
     size_t f = g->features, n = g->filters, c0, r0, nr, j;
+    const float *rows[SN_WINO_CHUNK];
     sn_wino w;
     (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
     sn_wino_kernel(&w, kernel, p->wv, NULL);
@@ -420,29 +511,36 @@ static void wino_forward(const conv1d_config *c, const conv_run *g, const conv_s
         size_t nc = g->tiles - c0 < g->chunk ? g->tiles - c0 : g->chunk;
         r0 = c0 * g->wino_m;
         nr = nc * g->wino_m;
-        sn_wino_forward(&w, xp + r0 * f, p->wv, nc, p->wy, 0, p->wu, p->wmo);
+        (void)tile_rows(g, x, c0, nc, (size_t)w.nn, p->wedge, rows, 1);
+        sn_wino_forward(&w, rows, p->wv, nc, p->wy, 0, p->wu, p->wmo);
         finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
     }
     r0 = g->tiles * g->wino_m;
     nr = g->m - r0;
     if (nr == 0)
         return;
+    (void)tail_rows(g, x, r0, p->wedge);
     for (j = 0; j < g->k; j++)
-        sn_gemm(0, 0, nr, n, f, 1.0f, xp + (r0 + j) * f, f, kernel + j * f * n, n,
+        sn_gemm(0, 0, nr, n, f, 1.0f, p->wedge + j * f, f, kernel + j * f * n, n,
                 j > 0 ? 1.0f : 0.0f, p->wy, n);
     finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
 }
 
 /* Backward of the minimal-filtering path: dW (when d_kernel), db (when
- * db) and dxp (when dx: added) from grad_out. */
+ * db) and dX (when dx: added) from grad_out. */
 static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_scratch *p,
-                          const float *xp, const float *kernel, const float *grad_out,
+                          const float *x, const float *kernel, const float *grad_out,
                           const float *out, float *d_kernel, float *db, float *dx)
 {
-    size_t f = g->features, n = g->filters, c0, r0, nr, j;
+    size_t f = g->features, n = g->filters, c0, r0, nr, j, i, k, nn;
     int direct = g->direct_y && c->act == SN_ACT_LINEAR;
+    const float *rows[SN_WINO_CHUNK];
+    float *drows[SN_WINO_CHUNK];
+    float *dedge;
     sn_wino w;
     (void)sn_wino_init(&w, (int)g->k, f, n, g->chunk);
+    nn = (size_t)w.nn;
+    dedge = p->wedge + g->chunk * nn * f; /* the slots of dX's edges */
     sn_wino_kernel(&w, kernel, p->wv, p->wvt);
     sn_wino_clear_pads(&w, p->wmo);
     if (db != NULL)
@@ -460,8 +558,21 @@ static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_
         } else {
             build_dz(c, g, r0, nr, grad_out, out, p->z, p->wy, db);
         }
-        sn_wino_backward(&w, xp + r0 * f, p->wvt, dz, nc, d_kernel != NULL ? p->wdv : NULL,
-                         c0 > 0, dx != NULL ? dx + r0 * f : NULL, p->wu, p->wmo, p->wdu);
+        if (d_kernel != NULL)
+            (void)tile_rows(g, x, c0, nc, nn, p->wedge, rows, 1);
+        if (dx != NULL) {
+            /* in place: the same rows of dX as of x; edges: zeroed slots */
+            (void)tile_rows(g, x, c0, nc, nn, dedge, (const float **)drows, 0);
+            for (i = 0; i < nc; i++) {
+                size_t t = (c0 + i) * g->wino_m % g->tp;
+                if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time)
+                    drows[i] = dx + (padded_row(g, x, (c0 + i) * g->wino_m) - x);
+            }
+        }
+        sn_wino_backward(&w, rows, p->wvt, dz, nc, d_kernel != NULL ? p->wdv : NULL, c0 > 0,
+                         dx != NULL ? drows : NULL, p->wu, p->wmo, p->wdu);
+        if (dx != NULL)
+            add_edges(g, x, c0, nc, nn, (const float *const *)drows, dx);
     }
     if (d_kernel != NULL)
         sn_wino_kernel_grad(&w, p->wdv, d_kernel);
@@ -470,13 +581,28 @@ static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_
     if (nr == 0)
         return;
     build_dz(c, g, r0, nr, grad_out, out, p->z, p->wy, db);
-    for (j = 0; j < g->k; j++) {
-        if (d_kernel != NULL)
-            sn_gemm(1, 0, f, n, nr, 1.0f, xp + (r0 + j) * f, f, p->wy, n, 1.0f,
-                    d_kernel + j * f * n, n);
+    {
+        size_t rows_in = tail_rows(g, x, r0, p->wedge);
+        for (j = 0; j < g->k; j++) {
+            if (d_kernel != NULL)
+                sn_gemm(1, 0, f, n, nr, 1.0f, p->wedge + j * f, f, p->wy, n, 1.0f,
+                        d_kernel + j * f * n, n);
+            if (dx != NULL) {
+                if (j == 0)
+                    memset(dedge, 0, rows_in * f * sizeof *dedge);
+                sn_gemm(0, 1, nr, f, n, 1.0f, p->wy, n, kernel + j * f * n, n, 1.0f,
+                        dedge + j * f, f);
+            }
+        }
         if (dx != NULL)
-            sn_gemm(0, 1, nr, f, n, 1.0f, p->wy, n, kernel + j * f * n, n, 1.0f,
-                    dx + (r0 + j) * f, f);
+            for (i = 0; i < rows_in; i++) {
+                const float *src = padded_row(g, x, r0 + i);
+                if (src != NULL) {
+                    float *dst = dx + (src - x);
+                    for (k = 0; k < f; k++)
+                        dst[k] += dedge[i * f + k];
+                }
+            }
     }
 }
 
@@ -500,15 +626,15 @@ static int conv1d_forward(sn_exec *e)
     if (scratch_floats(c, &g, e->training, &p, NULL) > 0 && e->scratch == NULL)
         return sn_error(e->err, SEQNET_ESTATE, "layer '%s': no workspace", L->name);
     (void)scratch_floats(c, &g, e->training, &p, e->scratch);
+    if (g.tiles > 0) {
+        wino_forward(c, &g, &p, in->x, kernel, bias, y);
+        return SEQNET_OK;
+    }
     if (g.direct_x) {
         xp = in->x;
     } else {
         pad_input(&g, in->x, p.xp);
         xp = p.xp;
-    }
-    if (g.tiles > 0) {
-        wino_forward(c, &g, &p, xp, kernel, bias, y);
-        return SEQNET_OK;
     }
     if (g.direct_y) {
         /* GEMM rows are output rows: start from the bias. */
@@ -562,10 +688,10 @@ static int conv1d_backward(sn_exec *e)
         return sn_error(e->err, SEQNET_ESTATE,
                         "layer '%s': backward needs a training forward pass first", L->name);
     (void)scratch_floats(c, &g, 1, &p, e->scratch);
-    xp = g.direct_x ? in->x : p.xp;
+    xp = g.direct_x || g.tiles > 0 ? in->x : p.xp;
 
     if (e->grad_in[0] != NULL) {
-        if (g.direct_x) {
+        if (g.direct_x || g.tiles > 0) {
             dx = e->grad_in[0];
             if (!e->grad_in_accumulate[0])
                 memset(dx, 0, sn_tensor_size(in) * sizeof *dx);
@@ -578,11 +704,12 @@ static int conv1d_backward(sn_exec *e)
     }
 
     if (g.tiles > 0) {
-        wino_backward(c, &g, &p, xp, kernel, e->grad_out, e->out->x,
+        wino_backward(c, &g, &p, in->x, kernel, e->grad_out, e->out->x,
                       e->grads != NULL ? e->grads + L->params[P_KERNEL].offset : NULL,
                       e->grads != NULL && c->use_bias ? e->grads + L->params[P_BIAS].offset
                                                       : NULL,
                       dx);
+        return SEQNET_OK;
     } else {
         /* D: grad_out through the activation, in GEMM rows. */
         if (g.direct_y && c->act == SN_ACT_LINEAR) {

@@ -471,15 +471,16 @@ static inline size_t group_start(size_t i, size_t width, size_t *skip)
 
 /* U_l[c] = sum_p B^T[l][p] x[c*m + p] for the chunk's tiles (U_l row
  * stride f8; its pad columns are never read). */
-BODY void input_transform_n(const sn_wino *w, const int NN, const float *x, size_t nc, float *u)
+BODY void input_transform_n(const sn_wino *w, const int NN, const float *const *rows, size_t nc,
+                            float *u)
 {
-    const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
+    const size_t f = w->f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
     v8 d[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
         for (i = 0; i < f; i += 8) {
             at = group_start(i, f, &skip);
-            load_rows(x + c * step + at, f, NN, d);
+            load_rows(rows[c] + at, f, NN, d);
             in_body(w, NN, d, t);
             store_rows(u + c * ld + at, block, NN, t);
         }
@@ -488,9 +489,9 @@ BODY void input_transform_n(const sn_wino *w, const int NN, const float *x, size
 /* dx[c*m + p] += sum_l B^T[l][p] dU_l[c]; neighbouring tiles overlap by
  * r - 1 rows, which add up. */
 BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, size_t nc,
-                              float *dx)
+                              float *const *dx)
 {
-    const size_t f = w->f, step = (size_t)w->m * f, ld = w->f8, block = w->chunk * w->f8;
+    const size_t f = w->f, ld = w->f8, block = w->chunk * w->f8;
     size_t c, i, at, skip;
     v8 g[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
@@ -498,7 +499,7 @@ BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, s
             at = group_start(i, f, &skip);
             load_rows(du + c * ld + at, block, NN, g);
             in_body_t(w, NN, g, t);
-            add_rows(dx + c * step + at, f, NN, t, lanes_mask(skip));
+            add_rows(dx[c] + at, f, NN, t, lanes_mask(skip));
         }
 }
 
@@ -540,16 +541,16 @@ BODY void output_transform_t_n(const sn_wino *w, const int NN, const int M, cons
 
 /* The drivers for both point counts. */
 SN_WINO_CLONES
-static void input_transform(const sn_wino *w, const float *x, size_t nc, float *u)
+static void input_transform(const sn_wino *w, const float *const *rows, size_t nc, float *u)
 {
     if (w->nn == 10)
-        input_transform_n(w, 10, x, nc, u);
+        input_transform_n(w, 10, rows, nc, u);
     else
-        input_transform_n(w, 8, x, nc, u);
+        input_transform_n(w, 8, rows, nc, u);
 }
 
 SN_WINO_CLONES
-static void input_transform_t(const sn_wino *w, const float *du, size_t nc, float *dx)
+static void input_transform_t(const sn_wino *w, const float *du, size_t nc, float *const *dx)
 {
     if (w->nn == 10)
         input_transform_t_n(w, 10, du, nc, dx);
@@ -587,7 +588,7 @@ static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, flo
     }
 }
 
-void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
+void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, size_t tiles, float *y,
                      int accumulate, float *u, float *mo)
 {
     const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
@@ -596,7 +597,7 @@ void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t ti
     int l;
     for (c0 = 0; c0 < tiles; c0 += chunk) {
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
-        input_transform(w, x + c0 * m * f, nc, u);
+        input_transform(w, x + c0, nc, u);
         for (l = 0; l < w->nn; l++)
             product(w, 0, nc, n8, f, u + (size_t)l * chunk * f8, f8, v + (size_t)l * f * n8, n8,
                     mo + (size_t)l * chunk * n8, n8, 0);
@@ -612,9 +613,9 @@ void sn_wino_clear_pads(const sn_wino *w, float *dmo)
             memset(dmo + row * w->n8 + w->n, 0, (w->n8 - w->n) * sizeof *dmo);
 }
 
-void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
-                      size_t tiles, float *dv, int dv_accumulate, float *dx, float *u, float *dmo,
-                      float *du)
+void sn_wino_backward(const sn_wino *w, const float *const *x, const float *vt, const float *dy,
+                      size_t tiles, float *dv, int dv_accumulate, float *const *dx, float *u,
+                      float *dmo, float *du)
 {
     const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
     const size_t chunk = w->chunk;
@@ -626,7 +627,7 @@ void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const f
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
         output_transform_t(w, dy + c0 * m * n, nc, dmo);
         if (dv != NULL) {
-            input_transform(w, x + c0 * m * f, nc, u);
+            input_transform(w, x + c0, nc, u);
             for (l = 0; l < w->nn; l++)
                 product(w, 1, f, n8, nc, u + (size_t)l * chunk * f8, f8,
                         dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8,
@@ -636,7 +637,7 @@ void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const f
             for (l = 0; l < w->nn; l++)
                 product(w, 0, nc, f8, n, dmo + (size_t)l * chunk * n8, n8,
                         vt + (size_t)l * n * f8, f8, du + (size_t)l * chunk * f8, f8, 0);
-            input_transform_t(w, du, nc, dx + c0 * m * f);
+            input_transform_t(w, du, nc, dx + c0);
         }
     }
 }

@@ -79,11 +79,13 @@ void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel);
 
 /*
  * Forward over `tiles` tiles: tile c gives rows y[c*m .. c*m + m) (row
- * stride n) from rows x[c*m .. c*m + 8) (row stride f). accumulate: add to
- * y, else overwrite. u and mo as sn_wino_sizes says.
+ * stride n) from the nn rows at x[c] (row stride f): each tile names its
+ * own input rows, so tiles can read the layer's input in place and only
+ * those at a sequence's edge need a padded copy. accumulate: add to y, else
+ * overwrite. u and mo as sn_wino_sizes says.
  */
-void sn_wino_forward(const sn_wino *w, const float *x, const float *v, size_t tiles, float *y,
-                     int accumulate, float *u, float *mo);
+void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, size_t tiles,
+                     float *y, int accumulate, float *u, float *mo);
 
 /* Zero the pad columns of a dmo buffer once before the sn_wino_backward
  * calls that use it: the dV product reads them, the transforms never write
@@ -95,12 +97,13 @@ void sn_wino_clear_pads(const sn_wino *w, float *dmo);
  * from sn_wino_kernel:
  *   dv (when not NULL) = sum over tiles of U_l^T (A dY)_l, written, or
  *        added to what dv holds when dv_accumulate
- *   dx (when not NULL) += the gradient of x's rows
+ *   dx (when not NULL): the gradient of tile c's input rows is added to
+ *        the nn rows at dx[c] (row stride f), tile after tile
  * u and dmo as in forward (dmo's pads cleared); du as large as u (dx only).
  */
-void sn_wino_backward(const sn_wino *w, const float *x, const float *vt, const float *dy,
-                      size_t tiles, float *dv, int dv_accumulate, float *dx, float *u, float *dmo,
-                      float *du);
+void sn_wino_backward(const sn_wino *w, const float *const *x, const float *vt, const float *dy,
+                      size_t tiles, float *dv, int dv_accumulate, float *const *dx, float *u,
+                      float *dmo, float *du);
 
 /* For tests: how many of a Conv1D run's GEMM rows go through minimal
  * filtering (0: tap GEMMs only) for this batch and input shape. */
