@@ -114,6 +114,13 @@ int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk)
     w->f8 = (f + 7) & ~(size_t)7;
     w->n8 = (n + 7) & ~(size_t)7;
     w->chunk = chunk;
+    /* The nn blocks of a chunk's transformed rows lie one after another;
+     * a block of 256 tiles x 32 floats is 32 KiB, and blocks whose
+     * distance is a multiple of 4 KiB make the transforms' loads wait on
+     * earlier stores to other blocks (4K aliasing). One cache line more
+     * per block staggers them. */
+    w->ublock = chunk * w->f8 + 16;
+    w->mblock = chunk * w->n8 + 16;
     w->fast = have_fma();
     invert_eval(nn, inv);
     for (l = 0; l < nn; l++) {
@@ -156,8 +163,8 @@ void sn_wino_sizes(const sn_wino *w, size_t *v, size_t *u, size_t *mo)
     *v = nn * w->f * w->n8; /* V^T takes nn * n * f8: the larger of the two */
     if (nn * w->n * w->f8 > *v)
         *v = nn * w->n * w->f8;
-    *u = nn * w->chunk * w->f8;
-    *mo = nn * w->chunk * w->n8;
+    *u = nn * w->ublock;
+    *mo = nn * w->mblock;
 }
 
 void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
@@ -474,7 +481,7 @@ static inline size_t group_start(size_t i, size_t width, size_t *skip)
 BODY void input_transform_n(const sn_wino *w, const int NN, const float *const *rows, size_t nc,
                             float *u)
 {
-    const size_t f = w->f, ld = w->f8, block = w->chunk * w->f8;
+    const size_t f = w->f, ld = w->f8, block = w->ublock;
     size_t c, i, at, skip;
     v8 d[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
@@ -491,7 +498,7 @@ BODY void input_transform_n(const sn_wino *w, const int NN, const float *const *
 BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, size_t nc,
                               float *const *dx)
 {
-    const size_t f = w->f, ld = w->f8, block = w->chunk * w->f8;
+    const size_t f = w->f, ld = w->f8, block = w->ublock;
     size_t c, i, at, skip;
     v8 g[SN_WINO_MAX_N], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
@@ -507,7 +514,7 @@ BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, s
 BODY void output_transform_n(const sn_wino *w, const int NN, const int M, const float *mo,
                              size_t nc, float *y, int accumulate)
 {
-    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->chunk * w->n8;
+    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->mblock;
     size_t c, i, at, skip;
     v8 q[SN_WINO_MAX_N], t[SN_WINO_MAX_M];
     for (c = 0; c < nc; c++)
@@ -527,7 +534,7 @@ BODY void output_transform_n(const sn_wino *w, const int NN, const int M, const 
 BODY void output_transform_t_n(const sn_wino *w, const int NN, const int M, const float *dy,
                                size_t nc, float *dmo)
 {
-    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->chunk * w->n8;
+    const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->mblock;
     size_t c, i, at, skip;
     v8 q[SN_WINO_MAX_M], t[SN_WINO_MAX_N];
     for (c = 0; c < nc; c++)
@@ -599,8 +606,8 @@ void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, si
         size_t nc = tiles - c0 < chunk ? tiles - c0 : chunk;
         input_transform(w, x + c0, nc, u);
         for (l = 0; l < w->nn; l++)
-            product(w, 0, nc, n8, f, u + (size_t)l * chunk * f8, f8, v + (size_t)l * f * n8, n8,
-                    mo + (size_t)l * chunk * n8, n8, 0);
+            product(w, 0, nc, n8, f, u + (size_t)l * w->ublock, f8, v + (size_t)l * f * n8, n8,
+                    mo + (size_t)l * w->mblock, n8, 0);
         output_transform(w, mo, nc, y + c0 * m * n, accumulate);
     }
 }
@@ -608,9 +615,12 @@ void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, si
 void sn_wino_clear_pads(const sn_wino *w, float *dmo)
 {
     size_t row;
+    int l;
     if (w->n8 > w->n)
-        for (row = 0; row < (size_t)w->nn * w->chunk; row++)
-            memset(dmo + row * w->n8 + w->n, 0, (w->n8 - w->n) * sizeof *dmo);
+        for (l = 0; l < w->nn; l++)
+            for (row = 0; row < w->chunk; row++)
+                memset(dmo + (size_t)l * w->mblock + row * w->n8 + w->n, 0,
+                       (w->n8 - w->n) * sizeof *dmo);
 }
 
 void sn_wino_backward(const sn_wino *w, const float *const *x, const float *vt, const float *dy,
@@ -629,14 +639,14 @@ void sn_wino_backward(const sn_wino *w, const float *const *x, const float *vt, 
         if (dv != NULL) {
             input_transform(w, x + c0, nc, u);
             for (l = 0; l < w->nn; l++)
-                product(w, 1, f, n8, nc, u + (size_t)l * chunk * f8, f8,
-                        dmo + (size_t)l * chunk * n8, n8, dv + (size_t)l * f * n8, n8,
+                product(w, 1, f, n8, nc, u + (size_t)l * w->ublock, f8,
+                        dmo + (size_t)l * w->mblock, n8, dv + (size_t)l * f * n8, n8,
                         dv_accumulate || c0 > 0);
         }
         if (dx != NULL) {
             for (l = 0; l < w->nn; l++)
-                product(w, 0, nc, f8, n, dmo + (size_t)l * chunk * n8, n8,
-                        vt + (size_t)l * n * f8, f8, du + (size_t)l * chunk * f8, f8, 0);
+                product(w, 0, nc, f8, n, dmo + (size_t)l * w->mblock, n8,
+                        vt + (size_t)l * n * f8, f8, du + (size_t)l * w->ublock, f8, 0);
             input_transform_t(w, du, nc, dx + c0);
         }
     }

@@ -41,6 +41,8 @@ typedef struct sn_wino {
     size_t f, n;   /* input features, filters */
     size_t f8, n8; /* the same rounded up to multiples of 8: row strides */
     size_t chunk;  /* tiles per chunk */
+    size_t ublock, mblock; /* floats from one transformed block to the next:
+                              U (chunk x f8) and M (chunk x n8), staggered */
     float at[SN_WINO_MAX_M][SN_WINO_MAX_N]; /* A^T: m x nn, output transform */
     float g[SN_WINO_MAX_N][SN_WINO_MAX_R];  /* G: nn x r, kernel transform */
     float bt[SN_WINO_MAX_N][SN_WINO_MAX_N]; /* B^T: nn x nn, input transform */
