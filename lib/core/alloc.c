@@ -6,10 +6,40 @@
  * hooks want the size). Exported blocks (freed by the host with
  * seqnet_free) carry a larger header holding a copy of the hooks.
  */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#define _DEFAULT_SOURCE 1 /* madvise and MADV_HUGEPAGE */
+#endif
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "core/sn_core.h"
+
+/* Large blocks (weights, gradients, optimizer moments, workspaces) are
+ * walked by rows at random: with 4 KiB pages every row can be a TLB miss,
+ * and the first touch of each page is slow on virtual machines. Where the
+ * kernel takes the hint, the 2 MiB-aligned interior of a block of at least
+ * SN_HUGE_MIN bytes is asked for transparent huge pages before it is first
+ * written. Only a hint: a failure (another allocator's memory, a kernel
+ * without THP) changes nothing. */
+#define SN_HUGE_MIN ((size_t)4 << 20)
+
+static void advise_huge(void *p, size_t size)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t hi = ((uintptr_t)p + size) & ~(huge - 1);
+    if (size >= SN_HUGE_MIN && hi > lo)
+        (void)madvise((void *)lo, (size_t)(hi - lo), MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)size;
+#endif
+}
 
 #define SN_HEADER 16u
 #define SN_EXPORT_MAGIC 0x5345514e45585054ull /* "SEQNEXPT" */
@@ -67,6 +97,7 @@ void *sn_malloc(const sn_alloc *a, size_t size)
     if (p == NULL)
         return NULL;
     memcpy(p, &size, sizeof size);
+    advise_huge(p + SN_HEADER, size);
     return p + SN_HEADER;
 }
 

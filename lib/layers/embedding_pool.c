@@ -25,7 +25,7 @@
 #define PREFETCH(p) ((void)(p))
 #define PREFETCH_W(p) ((void)(p))
 #endif
-#define AHEAD 8
+#define AHEAD 12
 #define ACC_MAX 512
 
 /* Options of the Embedding (validated when it was built). */
@@ -76,8 +76,11 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
         memset(acc, 0, dim * sizeof *acc);
         for (t = 0; t < steps; t++) {
             const float *row;
-            if (t + AHEAD < steps)
-                PREFETCH(table + (size_t)ids->ids[b * steps + t + AHEAD] * dim);
+            if (t + AHEAD < steps) { /* a row spans two or three cache lines */
+                const float *next = table + (size_t)ids->ids[b * steps + t + AHEAD] * dim;
+                PREFETCH(next);
+                PREFETCH(next + dim - 1);
+            }
             if (!step_is_real(ids, mask_zero, b * steps + t))
                 continue;
             row = table + (size_t)ids->ids[b * steps + t] * dim;
@@ -122,8 +125,11 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
         for (t = 0; t < steps; t++) {
             int32_t row;
             float *d_row;
-            if (t + AHEAD < steps)
-                PREFETCH_W(d_table + (size_t)ids->ids[b * steps + t + AHEAD] * dim);
+            if (t + AHEAD < steps) {
+                float *next = d_table + (size_t)ids->ids[b * steps + t + AHEAD] * dim;
+                PREFETCH_W(next);
+                PREFETCH_W(next + dim - 1);
+            }
             /* A masked step's gradient is exactly zero: its row would only
              * get a zero-gradient update, which the lazy optimizer makes
              * anyway, bit for bit. */

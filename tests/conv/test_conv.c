@@ -1544,6 +1544,92 @@ START_TEST(winograd_matrices_compute_the_correlation)
 }
 END_TEST
 
+/* The chunk products run in an AVX2/FMA kernel where the CPU has them and
+ * through sn_gemm elsewhere: both must agree (forced here on one machine). */
+START_TEST(winograd_products_agree_with_and_without_the_fma_kernel)
+{
+    static const int taps[] = {3, 5, 7};
+    const size_t f = 13, n = 21, tiles = 40, chunk = 16;
+    size_t t;
+    for (t = 0; t < 3; t++) {
+        sn_wino w[2];
+        size_t vs, us, ms, rows, i, c, k;
+        float *x, *kern, *dy, *v, *vt, *u, *mo, *du, *y[2], *dv[2], *dx[2];
+        const float **xr;
+        float **dxr;
+        int which;
+        ck_assert_int_eq(sn_wino_init(&w[0], taps[t], f, n, chunk), 0);
+        ck_assert_int_eq(sn_wino_init(&w[1], taps[t], f, n, chunk), 0);
+        w[1].fast = 0;
+        sn_wino_sizes(&w[0], &vs, &us, &ms);
+        rows = tiles * (size_t)w[0].m + (size_t)w[0].nn;
+        x = malloc(rows * f * sizeof *x);
+        kern = malloc((size_t)taps[t] * f * n * sizeof *kern);
+        dy = malloc(rows * n * sizeof *dy);
+        v = malloc(vs * sizeof *v);
+        vt = malloc(vs * sizeof *vt);
+        u = malloc(us * sizeof *u);
+        du = malloc(us * sizeof *du);
+        mo = malloc(ms * sizeof *mo);
+        xr = malloc(tiles * sizeof *xr);
+        dxr = malloc(tiles * sizeof *dxr);
+        fill_uniform(x, rows * f, 1.0f, 5);
+        fill_uniform(kern, (size_t)taps[t] * f * n, 0.3f, 6);
+        fill_uniform(dy, rows * n, 1.0f, 7);
+        for (which = 0; which < 2; which++) {
+            y[which] = calloc(rows * n, sizeof(float));
+            dv[which] = malloc(vs * sizeof(float));
+            dx[which] = calloc(rows * f, sizeof(float));
+            for (c = 0; c < tiles; c++) {
+                xr[c] = x + c * (size_t)w[which].m * f;
+                dxr[c] = dx[which] + c * (size_t)w[which].m * f;
+            }
+            sn_wino_kernel(&w[which], kern, v, vt);
+            for (c = 0; c < tiles; c += chunk) {
+                size_t nc = tiles - c < chunk ? tiles - c : chunk;
+                sn_wino_forward(&w[which], xr + c, v, nc, y[which] + c * (size_t)w[which].m * n,
+                                0, u, mo);
+            }
+            sn_wino_clear_pads(&w[which], mo);
+            for (c = 0; c < tiles; c += chunk) {
+                size_t nc = tiles - c < chunk ? tiles - c : chunk;
+                sn_wino_backward(&w[which], xr + c, vt, dy + c * (size_t)w[which].m * n, nc,
+                                 dv[which], c > 0, dxr + c, u, mo, du);
+            }
+        }
+        for (i = 0; i < tiles * (size_t)w[0].m * n; i++)
+            ck_assert_msg(fabsf(y[0][i] - y[1][i]) <= 1e-5f * (1.0f + fabsf(y[1][i])),
+                          "r=%d y[%zu]: %.8g vs %.8g", taps[t], i, (double)y[0][i],
+                          (double)y[1][i]);
+        for (i = 0; i < rows * f; i++)
+            ck_assert_msg(fabsf(dx[0][i] - dx[1][i]) <= 1e-5f * (1.0f + fabsf(dx[1][i])),
+                          "r=%d dx[%zu]", taps[t], i);
+        for (k = 0; k < (size_t)w[0].nn; k++)
+            for (i = 0; i < f; i++)
+                for (c = 0; c < n; c++) {
+                    float a = dv[0][k * f * w[0].n8 + i * w[0].n8 + c];
+                    float b = dv[1][k * f * w[0].n8 + i * w[0].n8 + c];
+                    ck_assert_msg(fabsf(a - b) <= 1e-4f * (1.0f + fabsf(b)), "r=%d dv", taps[t]);
+                }
+        for (which = 0; which < 2; which++) {
+            free(y[which]);
+            free(dv[which]);
+            free(dx[which]);
+        }
+        free(x);
+        free(kern);
+        free(dy);
+        free(v);
+        free(vt);
+        free(u);
+        free(du);
+        free(mo);
+        free(xr);
+        free(dxr);
+    }
+}
+END_TEST
+
 /* Cases large enough for minimal filtering (at least 8 features and
  * filters, 32 tiles): every kernel size it takes, every padding, widths
  * that are and are not multiples of 8, with and without bias. */
@@ -1772,6 +1858,7 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, conv1d_kernel_has_keras_layout_and_count);
     tcase_add_test(tc, golden_torch_conv1d_batchnorm_layernorm);
     tcase_add_test(tc, winograd_matrices_compute_the_correlation);
+    tcase_add_test(tc, winograd_products_agree_with_and_without_the_fma_kernel);
     tcase_add_loop_test(tc, conv1d_minimal_filtering_matches_the_definition, 0, N_WINO_CASES);
     tcase_add_test(tc, conv1d_minimal_filtering_and_taps_agree);
     suite_add_tcase(s, tc);

@@ -728,6 +728,101 @@ START_TEST(row_sparse_update_equals_dense_update_with_zero_rows)
 }
 END_TEST
 
+/* The lazy row update (rows listed per step, missed steps replayed when a
+ * row is next touched, then a final catch-up) must end bit-identical to the
+ * dense update fed explicit zero rows, for every lazy optimizer and for row
+ * widths below 8 (the scalar path), of 8, and above 8 but not a multiple of
+ * it (Adam's AVX2 path, with its last partial group). */
+START_TEST(lazy_row_updates_equal_dense_updates)
+{
+    enum { ROWS = 23, STEPS = 14, MAXW = 33 };
+    static const int widths[] = {5, 8, 30, 33};
+    const optim_case *c = &optim_cases[_i];
+    size_t wi;
+    for (wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+        const int W = widths[wi], N = ROWS * W;
+        sn_optim dense, lazy;
+        float p_dense[ROWS * MAXW], p_lazy[ROWS * MAXW], g_dense[ROWS * MAXW],
+            g_lazy[ROWS * MAXW];
+        int64_t row_step[ROWS];
+        int32_t rows[ROWS];
+        int i, step, s, n;
+        make_optim(&dense, c);
+        make_optim(&lazy, c);
+        if (!sn_optim_is_lazy(&lazy)) {
+            sn_optim_release(&dense);
+            sn_optim_release(&lazy);
+            return;
+        }
+        ck_assert_int_eq(sn_optim_prepare(&dense, N), SEQNET_OK);
+        ck_assert_int_eq(sn_optim_prepare(&lazy, N), SEQNET_OK);
+        lcg_state = 7u + (unsigned long)(_i * 10 + (int)wi);
+        for (i = 0; i < N; i++)
+            p_dense[i] = p_lazy[i] = urand(-1.0f, 1.0f);
+        memset(row_step, 0, sizeof row_step);
+        for (step = 0; step < STEPS; step++) {
+            n = 0;
+            for (i = 0; i < ROWS; i++) { /* some rows wait several steps */
+                int on = (i * 7 + step * 3) % 5 < 2 || (i == 3 && step == STEPS - 1);
+                int k;
+                if (on)
+                    rows[n++] = i;
+                for (k = 0; k < W; k++) {
+                    float g = urand(-1.0f, 1.0f);
+                    g_dense[i * W + k] = on ? g : 0.0f;
+                    g_lazy[i * W + k] = on ? g : NAN; /* never read */
+                }
+            }
+            sn_optim_begin_step(&dense);
+            sn_optim_begin_step(&lazy);
+            sn_optim_update(&dense, p_dense, g_dense, 0, N, NULL, 0);
+            ck_assert_int_eq(sn_optim_update_rows(&lazy, p_lazy, g_lazy, 0, W, rows, n,
+                                                  row_step), 1);
+        }
+        sn_optim_catch_up(&lazy, p_lazy, 0, W, ROWS, row_step);
+        ck_assert_msg(memcmp(p_dense, p_lazy, sizeof(float) * (size_t)N) == 0,
+                      "case %d width %d: weights differ", _i, W);
+        for (s = 0; s < 2; s++)
+            if (dense.slot[s] != NULL)
+                ck_assert_msg(memcmp(dense.slot[s], lazy.slot[s], sizeof(float) * (size_t)N) == 0,
+                              "case %d width %d: slot %d differs", _i, W, s);
+        sn_optim_release(&dense);
+        sn_optim_release(&lazy);
+    }
+}
+END_TEST
+
+/* A row update that writes a non-finite value says so (the trainer then
+ * rolls the step back): a gradient whose square overflows Adam's second
+ * moment, in a wide row (AVX2 path) and a narrow one. */
+START_TEST(lazy_row_update_reports_nonfinite_values)
+{
+    static const int widths[] = {5, 30};
+    const optim_case c = {SEQNET_OPTIMIZER_ADAM, 0, {0}, {0}};
+    size_t wi;
+    for (wi = 0; wi < 2; wi++) {
+        const int W = widths[wi];
+        sn_optim o;
+        float p[2 * 30], g[2 * 30];
+        int64_t row_step[2] = {0, 0};
+        int32_t rows[1] = {1};
+        int i;
+        make_optim(&o, &c);
+        ck_assert_int_eq(sn_optim_prepare(&o, 2 * W), SEQNET_OK);
+        for (i = 0; i < 2 * W; i++) {
+            p[i] = 0.5f;
+            g[i] = 0.25f;
+        }
+        sn_optim_begin_step(&o);
+        ck_assert_int_eq(sn_optim_update_rows(&o, p, g, 0, W, rows, 1, row_step), 1);
+        g[W + W - 1] = 3e20f; /* last column: squared, it overflows */
+        sn_optim_begin_step(&o);
+        ck_assert_int_eq(sn_optim_update_rows(&o, p, g, 0, W, rows, 1, row_step), 0);
+        sn_optim_release(&o);
+    }
+}
+END_TEST
+
 START_TEST(adam_zero_gradient_rows_still_move_by_decayed_moment)
 {
     const optim_case c = {SEQNET_OPTIMIZER_ADAM, 0, {0}, {0}};
@@ -977,6 +1072,9 @@ static Suite *losses_suite(void)
 
     tc = tcase_create("optimizers");
     tcase_add_loop_test(tc, optimizer_matches_double_reference, 0, N_OPTIM_CASES);
+    tcase_add_loop_test(tc, lazy_row_updates_equal_dense_updates, 0,
+                        (int)(sizeof optim_cases / sizeof optim_cases[0]));
+    tcase_add_test(tc, lazy_row_update_reports_nonfinite_values);
     tcase_add_loop_test(tc, row_sparse_update_equals_dense_update_with_zero_rows, 0,
                         N_OPTIM_CASES);
     tcase_add_test(tc, adam_zero_gradient_rows_still_move_by_decayed_moment);
