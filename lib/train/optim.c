@@ -555,7 +555,10 @@ __attribute__((target("avx2"))) static uint32_t
 adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t offset,
                int32_t width, const int32_t *rows, int32_t n_rows, int64_t *row_step)
 {
-    const int64_t t = o->iterations;
+    /* grads NULL: catch up instead -- replay every missed step up to and
+     * including the current one, no gradient step; rows NULL: rows 0 ..
+     * n_rows - 1 */
+    const int64_t t = o->iterations, last = grads != NULL ? t : t + 1;
     const __m256 c1 = _mm256_set1_ps((float)(1.0 - o->beta_1));
     const __m256 c2 = _mm256_set1_ps((float)(1.0 - o->beta_2));
     const __m256 eps = _mm256_set1_ps((float)o->epsilon);
@@ -567,8 +570,11 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
     __m256i bad = _mm256_setzero_si256();
     int32_t i, j;
     for (i = 0; i < n_rows; i++) {
-        int64_t k = offset + (int64_t)rows[i] * width, from = row_step[rows[i]], s;
-        if (i + SN_ROWS_AHEAD < n_rows) {
+        const int32_t row = rows != NULL ? rows[i] : i;
+        int64_t k = offset + (int64_t)row * width, from = row_step[row], s;
+        if (from + 1 >= last && grads == NULL)
+            continue; /* up to date */
+        if (rows != NULL && i + SN_ROWS_AHEAD < n_rows) {
             int64_t kn = offset + (int64_t)rows[i + SN_ROWS_AHEAD] * width;
             int64_t kl = kn + width - 1;
             SN_PREFETCH_W(params + kn);
@@ -588,18 +594,21 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
             __m256 done = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(j - at), lane));
             float *pp = params + k + at, *pm = mo + k + at, *pv = ve + k + at;
             __m256 p0 = _mm256_loadu_ps(pp), m0 = _mm256_loadu_ps(pm), v0 = _mm256_loadu_ps(pv);
-            __m256 g = _mm256_loadu_ps(grads + k + at), p = p0, m = m0, v = v0;
-            for (s = from + 1; s < t; s++) { /* replayed steps: gradient 0 */
+            __m256 p = p0, m = m0, v = v0;
+            for (s = from + 1; s < last; s++) { /* replayed steps: gradient 0 */
                 __m256 a = _mm256_set1_ps((float)o->step_lr_ring[s % SN_OPTIM_RING]);
                 m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_sub_ps(zero, m), c1));
                 v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(zero, zero), v), c2));
                 p = _mm256_sub_ps(p, _mm256_div_ps(_mm256_mul_ps(m, a),
                                                    _mm256_add_ps(_mm256_sqrt_ps(v), eps)));
             }
-            m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_sub_ps(g, m), c1));
-            v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(g, g), v), c2));
-            p = _mm256_sub_ps(p, _mm256_div_ps(_mm256_mul_ps(m, alpha_now),
-                                               _mm256_add_ps(_mm256_sqrt_ps(v), eps)));
+            if (grads != NULL) {
+                __m256 g = _mm256_loadu_ps(grads + k + at);
+                m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_sub_ps(g, m), c1));
+                v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_sub_ps(_mm256_mul_ps(g, g), v), c2));
+                p = _mm256_sub_ps(p, _mm256_div_ps(_mm256_mul_ps(m, alpha_now),
+                                                   _mm256_add_ps(_mm256_sqrt_ps(v), eps)));
+            }
             p = _mm256_blendv_ps(p, p0, done);
             m = _mm256_blendv_ps(m, m0, done);
             v = _mm256_blendv_ps(v, v0, done);
@@ -610,7 +619,7 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
             _mm256_storeu_ps(pm, m);
             _mm256_storeu_ps(pv, v);
         }
-        row_step[rows[i]] = t;
+        row_step[row] = t;
     }
     return (uint32_t)_mm256_movemask_epi8(bad);
 }
@@ -692,6 +701,13 @@ void sn_optim_catch_up(sn_optim *o, float *params, int64_t offset, int32_t row_w
     int lazy = sn_optim_is_lazy(o);
     if (params == NULL || row_width <= 0 || !lazy_ready(o, offset + n_rows * row_width))
         return;
+#if defined(SN_ADAM_ROWS_AVX2)
+    if (o->kind == SEQNET_OPTIMIZER_ADAM && row_width >= 8 && n_rows <= INT32_MAX &&
+        __builtin_cpu_supports("avx2")) {
+        (void)adam_rows_avx2(o, params, NULL, offset, row_width, NULL, (int32_t)n_rows, row_step);
+        return;
+    }
+#endif
     for (r = 0; r < n_rows; r++) {
         if (lazy && row_step[r] < t)
             replay_row(o, params, offset + r * row_width, row_width, row_step[r], t);
