@@ -241,52 +241,44 @@ typedef struct conv_scratch {
     float *wv, *wvt, *wdv, *wu, *wmo, *wdu, *wy, *wedge;
 } conv_scratch;
 
+/* The next n floats of the workspace at base (NULL while only sizing). */
+static float *carve(float *base, size_t *off, size_t n)
+{
+    float *p = base != NULL ? base + *off : NULL;
+    *off += n;
+    return p;
+}
+
 static size_t scratch_floats(const conv1d_config *c, const conv_run *g, int training,
                              conv_scratch *p, float *base)
 {
     size_t off = 0, padded = g->batch * g->tp * g->features;
     int need_yq = g->tiles == 0 && (!g->direct_y || (training && c->act != SN_ACT_LINEAR));
     memset(p, 0, sizeof *p);
-    if (!g->direct_x && g->tiles == 0) {
-        p->xp = base != NULL ? base + off : NULL;
-        off += padded;
-    }
-    if (need_yq) {
-        p->yq = base != NULL ? base + off : NULL;
-        off += g->batch * g->q * g->filters;
-    }
-    if (training && sn_act_needs_input(c->act)) {
-        p->z = base != NULL ? base + off : NULL;
-        off += g->out_rows * g->filters;
-    }
-    if (training && !g->direct_x && g->tiles == 0) {
-        p->dxp = base != NULL ? base + off : NULL;
-        off += padded;
-    }
+    if (!g->direct_x && g->tiles == 0)
+        p->xp = carve(base, &off, padded);
+    if (need_yq)
+        p->yq = carve(base, &off, g->batch * g->q * g->filters);
+    if (training && sn_act_needs_input(c->act))
+        p->z = carve(base, &off, g->out_rows * g->filters);
+    if (training && !g->direct_x && g->tiles == 0)
+        p->dxp = carve(base, &off, padded);
     if (g->tiles > 0) {
         sn_wino w;
         size_t v_floats, u_floats, mo_floats;
         (void)sn_wino_init(&w, (int)g->k, g->features, g->filters, g->chunk);
         sn_wino_sizes(&w, &v_floats, &u_floats, &mo_floats);
-        p->wv = base != NULL ? base + off : NULL;
-        off += v_floats;
-        p->wu = base != NULL ? base + off : NULL;
-        off += u_floats;
-        p->wmo = base != NULL ? base + off : NULL;
-        off += mo_floats;
-        p->wy = base != NULL ? base + off : NULL;
-        off += g->chunk * g->wino_m * g->filters;
+        p->wv = carve(base, &off, v_floats);
+        p->wu = carve(base, &off, u_floats);
+        p->wmo = carve(base, &off, mo_floats);
+        p->wy = carve(base, &off, g->chunk * g->wino_m * g->filters);
         /* edge slots: one per tile of a chunk (every tile of a chunk may
          * be an edge one when samples are short), twice when training */
-        p->wedge = base != NULL ? base + off : NULL;
-        off += (training ? 2 : 1) * g->chunk * (size_t)w.nn * g->features;
+        p->wedge = carve(base, &off, (training ? 2 : 1) * g->chunk * (size_t)w.nn * g->features);
         if (training) {
-            p->wvt = base != NULL ? base + off : NULL;
-            off += v_floats;
-            p->wdv = base != NULL ? base + off : NULL;
-            off += v_floats;
-            p->wdu = base != NULL ? base + off : NULL;
-            off += u_floats;
+            p->wvt = carve(base, &off, v_floats);
+            p->wdv = carve(base, &off, v_floats);
+            p->wdu = carve(base, &off, u_floats);
         }
     }
     return off;

@@ -167,6 +167,18 @@ void sn_wino_sizes(const sn_wino *w, size_t *v, size_t *u, size_t *mo)
     *mo = nn * w->mblock;
 }
 
+/* dst[a][b] += c * src[a][b] over rows x cols, with row strides ldd, lds. */
+static void add_scaled(float *dst, size_t ldd, const float *src, size_t lds, size_t rows,
+                       size_t cols, float c)
+{
+    size_t a, b;
+    if (c == 0.0f)
+        return;
+    for (a = 0; a < rows; a++)
+        for (b = 0; b < cols; b++)
+            dst[a * ldd + b] += c * src[a * lds + b];
+}
+
 void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
 {
     const size_t f = w->f, n = w->n, n8 = w->n8, f8 = w->f8;
@@ -175,14 +187,8 @@ void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
     for (l = 0; l < w->nn; l++) {
         float *vl = v + (size_t)l * f * n8;
         memset(vl, 0, f * n8 * sizeof *vl);
-        for (j = 0; j < w->r; j++) {
-            float c = w->g[l][j];
-            const float *wj = kernel + (size_t)j * f * n;
-            if (c != 0.0f)
-                for (a = 0; a < f; a++)
-                    for (b = 0; b < n; b++)
-                        vl[a * n8 + b] += c * wj[a * n + b];
-        }
+        for (j = 0; j < w->r; j++)
+            add_scaled(vl, n8, kernel + (size_t)j * f * n, n, f, n, w->g[l][j]);
         if (vt != NULL) {
             float *tl = vt + (size_t)l * n * f8;
             for (b = 0; b < n; b++) {
@@ -198,19 +204,12 @@ void sn_wino_kernel(const sn_wino *w, const float *kernel, float *v, float *vt)
 void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel)
 {
     const size_t f = w->f, n = w->n, n8 = w->n8;
-    size_t a, b;
     int l, j;
     for (j = 0; j < w->r; j++) {
         float *dj = d_kernel + (size_t)j * f * n;
         memset(dj, 0, f * n * sizeof *dj);
-        for (l = 0; l < w->nn; l++) {
-            float c = w->g[l][j];
-            const float *dl = dv + (size_t)l * f * n8;
-            if (c != 0.0f)
-                for (a = 0; a < f; a++)
-                    for (b = 0; b < n; b++)
-                        dj[a * n + b] += c * dl[a * n8 + b];
-        }
+        for (l = 0; l < w->nn; l++)
+            add_scaled(dj, n, dv + (size_t)l * f * n8, n8, f, n, w->g[l][j]);
     }
 }
 

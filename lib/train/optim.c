@@ -537,6 +537,24 @@ void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t 
 #define SN_ROWS_AHEAD 64
 #endif
 
+/* Ask for row k (width floats) in every array a row update touches: its
+ * first and its last cache line (a row of 30 floats spans two or three). */
+SN_INLINE void prefetch_row(const sn_optim *o, const float *params, const float *grads,
+                            int64_t k, int32_t width)
+{
+    int64_t kl = k + width - 1;
+    int q;
+    SN_PREFETCH_W(params + k);
+    SN_PREFETCH_W(params + kl);
+    SN_PREFETCH(grads + k);
+    SN_PREFETCH(grads + kl);
+    for (q = 0; q < 2; q++)
+        if (o->slot[q] != NULL) {
+            SN_PREFETCH_W(o->slot[q] + k);
+            SN_PREFETCH_W(o->slot[q] + kl);
+        }
+}
+
 #if defined(__GNUC__) && defined(__x86_64__)
 #define SN_ADAM_ROWS_AVX2 1
 #include <immintrin.h>
@@ -574,18 +592,9 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
         int64_t k = offset + (int64_t)row * width, from = row_step[row], s;
         if (from + 1 >= last && grads == NULL)
             continue; /* up to date */
-        if (rows != NULL && i + SN_ROWS_AHEAD < n_rows) {
-            int64_t kn = offset + (int64_t)rows[i + SN_ROWS_AHEAD] * width;
-            int64_t kl = kn + width - 1;
-            SN_PREFETCH_W(params + kn);
-            SN_PREFETCH_W(params + kl);
-            SN_PREFETCH(grads + kn);
-            SN_PREFETCH(grads + kl);
-            SN_PREFETCH_W(mo + kn);
-            SN_PREFETCH_W(mo + kl);
-            SN_PREFETCH_W(ve + kn);
-            SN_PREFETCH_W(ve + kl);
-        }
+        if (rows != NULL && i + SN_ROWS_AHEAD < n_rows)
+            prefetch_row(o, params, grads, offset + (int64_t)rows[i + SN_ROWS_AHEAD] * width,
+                         width);
         for (j = 0; j < width; j += 8) {
             /* A last partial group is the row's last 8 columns; the lanes
              * an earlier group already updated keep their stored values
@@ -648,22 +657,9 @@ int sn_optim_update_rows(const sn_optim *o, float *params, const float *grads, i
 #endif
     for (i = 0; i < n_rows; i++) {
         int64_t k = offset + (int64_t)rows[i] * row_width;
-        if (i + SN_ROWS_AHEAD < n_rows) {
-            /* Ask for a row some way ahead in every array the update
-             * touches: its first and its last cache line (a row of 30
-             * floats spans two or three lines). */
-            int64_t kn = offset + (int64_t)rows[i + SN_ROWS_AHEAD] * row_width;
-            int64_t kl = kn + row_width - 1;
-            SN_PREFETCH_W(params + kn);
-            SN_PREFETCH_W(params + kl);
-            SN_PREFETCH(grads + kn);
-            SN_PREFETCH(grads + kl);
-            for (q = 0; q < 2; q++)
-                if (o->slot[q] != NULL) {
-                    SN_PREFETCH_W(o->slot[q] + kn);
-                    SN_PREFETCH_W(o->slot[q] + kl);
-                }
-        }
+        if (i + SN_ROWS_AHEAD < n_rows)
+            prefetch_row(o, params, grads, offset + (int64_t)rows[i + SN_ROWS_AHEAD] * row_width,
+                         row_width);
         if (!lazy_ready(o, k + row_width))
             break;
         if (lazy && row_step[rows[i]] < t - 1)
