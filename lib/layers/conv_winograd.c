@@ -90,8 +90,6 @@ static void invert_eval(int n, double inv[SN_WINO_MAX_N][SN_WINO_MAX_N])
             inv[i][j] = a[i][n + j];
 }
 
-static int have_fma(void);
-
 int sn_wino_points(int r)
 {
     return r >= 5 ? 10 : 8;
@@ -121,7 +119,7 @@ int sn_wino_init(sn_wino *w, int r, size_t f, size_t n, size_t chunk)
      * per block staggers them. */
     w->ublock = chunk * w->f8 + 16;
     w->mblock = chunk * w->n8 + 16;
-    w->fast = have_fma();
+    w->fast = sn_gemm_padded_fast();
     invert_eval(nn, inv);
     for (l = 0; l < nn; l++) {
         double scale = 0.0;
@@ -216,94 +214,14 @@ void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel)
 /* ---- the products ---------------------------------------------------------
  *
  * The GEMMs of a chunk are small (K = F or filters, a few hundred rows) and
- * many; through OpenBLAS each call packs its operands and clears its output
- * first. With AVX2 and FMA they run here instead, on the padded layouts the
- * transforms write (row strides f8 and n8, multiples of 8 floats, so every
- * column block is whole): register tiles of 6 rows x 16 columns, the B
- * operand (the transformed kernel, or a chunk's rows for dV) read from L1.
- * Other CPUs take sn_gemm with the same layouts.
+ * many; they go to sn_gemm_padded (core/blas.c), which runs them in an
+ * AVX2/FMA register kernel on the padded layouts the transforms write (row
+ * strides f8 and n8, multiples of 8 floats) and takes CBLAS elsewhere.
  */
-#if defined(__GNUC__) && defined(__x86_64__)
-#define SN_WINO_FMA 1
-#include <immintrin.h>
-
-static int have_fma(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-#define MK_TARGET __attribute__((target("avx2,fma"), always_inline)) static inline
-
-/* C[r][0..8V) (+)= sum_k a(r, k) B[k][0..8V) for r < R, where a(r, k) is
- * A[r*lda + k] (tn = 0) or A[k*lda + r] (tn = 1). */
-MK_TARGET void mk_tile(int R, int V, int tn, size_t K, const float *A, size_t lda,
-                       const float *B, size_t ldb, float *C, size_t ldc, int acc)
-{
-    __m256 c[6][2];
-    size_t k;
-    int r, v;
-    for (r = 0; r < R; r++)
-        for (v = 0; v < V; v++)
-            c[r][v] = acc ? _mm256_loadu_ps(C + (size_t)r * ldc + 8 * (size_t)v)
-                          : _mm256_setzero_ps();
-    for (k = 0; k < K; k++) {
-        __m256 b[2];
-        const float *bk = B + k * ldb;
-        for (v = 0; v < V; v++)
-            b[v] = _mm256_loadu_ps(bk + 8 * v);
-        for (r = 0; r < R; r++) {
-            __m256 a = _mm256_broadcast_ss(tn ? A + k * lda + (size_t)r : A + (size_t)r * lda + k);
-            for (v = 0; v < V; v++)
-                c[r][v] = _mm256_fmadd_ps(a, b[v], c[r][v]);
-        }
-    }
-    for (r = 0; r < R; r++)
-        for (v = 0; v < V; v++)
-            _mm256_storeu_ps(C + (size_t)r * ldc + 8 * (size_t)v, c[r][v]);
-}
-
-/* C[M, cols] (+)= op(A) B with cols a multiple of 8; op(A) is A [M, K]
- * (tn = 0) or the transpose of A [K, M] (tn = 1). */
-__attribute__((target("avx2,fma"))) static void
-mk_product(int tn, size_t M, size_t cols, size_t K, const float *A, size_t lda, const float *B,
-           size_t ldb, float *C, size_t ldc, int acc)
-{
-    size_t i = 0, j;
-    /* 6 x 16 tiles: 12 accumulators keep both FMA pipes busy through their
-     * latency; then blocks of 4, 2 and 1 rows for the rest. */
-#define MK_ROWS(R)                                                                   \
-    for (; i + (R) <= M; i += (R)) {                                                 \
-        const float *ai = tn ? A + i : A + i * lda;                                  \
-        for (j = 0; j + 16 <= cols; j += 16)                                         \
-            mk_tile((R), 2, tn, K, ai, lda, B + j, ldb, C + i * ldc + j, ldc, acc);  \
-        if (j < cols)                                                                \
-            mk_tile((R), 1, tn, K, ai, lda, B + j, ldb, C + i * ldc + j, ldc, acc);  \
-    }
-    MK_ROWS(6)
-    MK_ROWS(4)
-    MK_ROWS(2)
-    MK_ROWS(1)
-#undef MK_ROWS
-}
-#else
-static int have_fma(void)
-{
-    return 0;
-}
-#endif
-
-/* C (+)= op(A) B, by the kernel above or by sn_gemm. */
 static void product(const sn_wino *w, int tn, size_t M, size_t cols, size_t K, const float *A,
                     size_t lda, const float *B, size_t ldb, float *C, size_t ldc, int acc)
 {
-#if defined(SN_WINO_FMA)
-    if (w->fast) {
-        mk_product(tn, M, cols, K, A, lda, B, ldb, C, ldc, acc);
-        return;
-    }
-#endif
-    (void)w;
-    sn_gemm(tn, 0, M, cols, K, 1.0f, A, lda, B, ldb, acc ? 1.0f : 0.0f, C, ldc);
+    sn_gemm_padded(w->fast, tn, M, cols, K, A, lda, B, ldb, C, ldc, acc);
 }
 
 /*

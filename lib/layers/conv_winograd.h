@@ -37,7 +37,7 @@ typedef struct sn_wino {
     int nn;        /* points: 8 (r <= 4) or 10 (r >= 5) */
     int pairs;     /* point pairs +-a: (nn - 2) / 2 */
     int m, r;
-    int fast;      /* AVX2 and FMA: the products run in conv_winograd.c */
+    int fast;      /* AVX2 and FMA: sn_gemm_padded uses its register kernel */
     size_t f, n;   /* input features, filters */
     size_t f8, n8; /* the same rounded up to multiples of 8: row strides */
     size_t chunk;  /* tiles per chunk */
