@@ -504,7 +504,7 @@ static void wino_forward(const conv1d_config *c, const conv_run *g, const conv_s
         r0 = c0 * g->wino_m;
         nr = nc * g->wino_m;
         (void)tile_rows(g, x, c0, nc, (size_t)w.nn, p->wedge, rows, 1);
-        sn_wino_forward(&w, rows, p->wv, nc, p->wy, 0, p->wu, p->wmo);
+        sn_wino_forward(&w, rows, p->wv, nc, p->wy, p->wu, p->wmo);
         finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
     }
     r0 = g->tiles * g->wino_m;

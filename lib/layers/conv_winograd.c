@@ -427,9 +427,9 @@ BODY void input_transform_t_n(const sn_wino *w, const int NN, const float *du, s
         }
 }
 
-/* y[c*m + o] (+)= sum_l A^T[o][l] M_l[c] (M_l row stride n8). */
+/* y[c*m + o] = sum_l A^T[o][l] M_l[c] (M_l row stride n8). */
 BODY void output_transform_n(const sn_wino *w, const int NN, const int M, const float *mo,
-                             size_t nc, float *y, int accumulate)
+                             size_t nc, float *y)
 {
     const size_t n = w->n, step = (size_t)M * n, ld = w->n8, block = w->mblock;
     size_t c, i, at, skip;
@@ -439,10 +439,7 @@ BODY void output_transform_n(const sn_wino *w, const int NN, const int M, const 
             at = group_start(i, n, &skip);
             load_rows(mo + c * ld + at, block, NN, q);
             out_body(w, NN, M, q, t);
-            if (accumulate)
-                add_rows(y + c * step + at, n, M, t, lanes_mask(skip));
-            else
-                store_rows(y + c * step + at, n, M, t);
+            store_rows(y + c * step + at, n, M, t);
         }
 }
 
@@ -486,16 +483,15 @@ static void input_transform_t(const sn_wino *w, const float *du, size_t nc, floa
  * count): their loops over the outputs then unroll and the pair sums stay
  * in registers. */
 SN_WINO_CLONES
-static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y,
-                             int accumulate)
+static void output_transform(const sn_wino *w, const float *mo, size_t nc, float *y)
 {
     switch (w->r) {
-    case 2: output_transform_n(w, 8, 7, mo, nc, y, accumulate); break;
-    case 3: output_transform_n(w, 8, 6, mo, nc, y, accumulate); break;
-    case 4: output_transform_n(w, 8, 5, mo, nc, y, accumulate); break;
-    case 5: output_transform_n(w, 10, 6, mo, nc, y, accumulate); break;
-    case 6: output_transform_n(w, 10, 5, mo, nc, y, accumulate); break;
-    default: output_transform_n(w, 10, 4, mo, nc, y, accumulate); break;
+    case 2: output_transform_n(w, 8, 7, mo, nc, y); break;
+    case 3: output_transform_n(w, 8, 6, mo, nc, y); break;
+    case 4: output_transform_n(w, 8, 5, mo, nc, y); break;
+    case 5: output_transform_n(w, 10, 6, mo, nc, y); break;
+    case 6: output_transform_n(w, 10, 5, mo, nc, y); break;
+    default: output_transform_n(w, 10, 4, mo, nc, y); break;
     }
 }
 
@@ -513,7 +509,7 @@ static void output_transform_t(const sn_wino *w, const float *dy, size_t nc, flo
 }
 
 void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, size_t tiles, float *y,
-                     int accumulate, float *u, float *mo)
+                     float *u, float *mo)
 {
     const size_t m = (size_t)w->m, f = w->f, n = w->n, f8 = w->f8, n8 = w->n8;
     const size_t chunk = w->chunk;
@@ -525,7 +521,7 @@ void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, si
         for (l = 0; l < w->nn; l++)
             product(w, 0, nc, n8, f, u + (size_t)l * w->ublock, f8, v + (size_t)l * f * n8, n8,
                     mo + (size_t)l * w->mblock, n8, 0);
-        output_transform(w, mo, nc, y + c0 * m * n, accumulate);
+        output_transform(w, mo, nc, y + c0 * m * n);
     }
 }
 

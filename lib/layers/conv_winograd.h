@@ -83,11 +83,11 @@ void sn_wino_kernel_grad(const sn_wino *w, const float *dv, float *d_kernel);
  * Forward over `tiles` tiles: tile c gives rows y[c*m .. c*m + m) (row
  * stride n) from the nn rows at x[c] (row stride f): each tile names its
  * own input rows, so tiles can read the layer's input in place and only
- * those at a sequence's edge need a padded copy. accumulate: add to y, else
- * overwrite. u and mo as sn_wino_sizes says.
+ * those at a sequence's edge need a padded copy. y is written. u and mo as
+ * sn_wino_sizes says.
  */
 void sn_wino_forward(const sn_wino *w, const float *const *x, const float *v, size_t tiles,
-                     float *y, int accumulate, float *u, float *mo);
+                     float *y, float *u, float *mo);
 
 /* Zero the pad columns of a dmo buffer once before the sn_wino_backward
  * calls that use it: the dV product reads them, the transforms never write

@@ -1588,7 +1588,7 @@ START_TEST(winograd_products_agree_with_and_without_the_fma_kernel)
             for (c = 0; c < tiles; c += chunk) {
                 size_t nc = tiles - c < chunk ? tiles - c : chunk;
                 sn_wino_forward(&w[which], xr + c, v, nc, y[which] + c * (size_t)w[which].m * n,
-                                0, u, mo);
+                                u, mo);
             }
             sn_wino_clear_pads(&w[which], mo);
             for (c = 0; c < tiles; c += chunk) {
