@@ -41,6 +41,7 @@
  * backward (dW reads it), so each backward needs its own forward (the
  * executor always runs them in pairs).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -233,7 +234,7 @@ static void run_geometry(const conv1d_config *c, int32_t batch, int32_t in_time,
  *       (training); wu a chunk's transformed input, wdu its gradient
  *       (training); wmo a chunk's products (backward: their gradient);
  *       wy a chunk's GEMM rows (backward: their dZ), chunk * m rows;
- *       wedge the edge slots of a chunk's tiles (see tile_rows), and as
+ *       wedge the edge slots of a chunk's tiles (see x_tile_rows), and as
  *       many for dX when training. Sizes from sn_wino_sizes. No xp, yq or
  *       dxp: the path reads the input in place, chunk by chunk. */
 typedef struct conv_scratch {
@@ -382,13 +383,23 @@ static void finish_rows(const conv1d_config *c, const conv_run *g, size_t r0, si
     }
 }
 
+/* sums[k] += x[i][k] over rows x width (the bias gradient, a chunk at a
+ * time). */
+static void add_column_sums(const float *x, size_t rows, size_t width, float *sums)
+{
+    size_t i, k;
+    for (i = 0; i < rows; i++)
+        for (k = 0; k < width; k++)
+            sums[k] += x[i * width + k];
+}
+
 /* dZ of rows [r0, r0 + nr) into dst: grad_out through the activation on
  * output rows, zeros on gaps; added to db when not NULL. */
 static void build_dz(const conv1d_config *c, const conv_run *g, size_t r0, size_t nr,
                      const float *grad_out, const float *out, const float *z, float *dst,
                      float *db)
 {
-    size_t n = g->filters, q = r0, done = 0, i, k;
+    size_t n = g->filters, q = r0, done = 0;
     row_run run;
     while (next_run(g, &q, r0 + nr, r0, &run)) {
         float *d = dst + run.from * n;
@@ -402,9 +413,7 @@ static void build_dz(const conv1d_config *c, const conv_run *g, size_t r0, size_
     if (nr > done)
         memset(dst + done * n, 0, (nr - done) * n * sizeof *dst);
     if (db != NULL)
-        for (i = 0; i < nr; i++)
-            for (k = 0; k < n; k++)
-                db[k] += dst[i * n + k];
+        add_column_sums(dst, nr, n, db);
 }
 
 /*
@@ -417,57 +426,79 @@ static void build_dz(const conv1d_config *c, const conv_run *g, size_t r0, size_
  * the input nor that of its gradient exists on this path.
  */
 
-/* Input row of padded row p (GEMM row space), or NULL for a padding row. */
-static const float *padded_row(const conv_run *g, const float *x, size_t p)
+/* Row of the layer's input under padded row p (GEMM row space), as an index
+ * into [B*T) rows, or -1 for a padding row. */
+static ptrdiff_t input_row(const conv_run *g, size_t p)
 {
     size_t b = p / g->tp, t = p % g->tp;
     if (t < g->pad_left || t - g->pad_left >= g->in_time)
-        return NULL;
-    return x + (b * g->in_time + t - g->pad_left) * g->features;
+        return -1;
+    return (ptrdiff_t)(b * g->in_time + t - g->pad_left);
 }
 
-/* Row pointers of tiles [c0, c0 + nc) into rows[]: in place, or a slot of
- * the edge buffer filled with the tile's rows (zeros for padding) when
- * fill, or zeroed (backward) when not. Returns the first unused slot. */
-static size_t tile_rows(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
-                        float *edge, const float **rows, int fill)
+/* Whether the nn padded rows of the tile starting at padded row p0 are all
+ * input rows of one sample (they can then be used in place). */
+static int tile_inside(const conv_run *g, size_t p0, size_t nn)
+{
+    size_t t = p0 % g->tp;
+    return t >= g->pad_left && t - g->pad_left + nn <= g->in_time;
+}
+
+/* Input rows of tiles [c0, c0 + nc): in place in x, or a slot of the edge
+ * buffer holding the tile's rows (zeros for padding). */
+static void x_tile_rows(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
+                        float *edge, const float **rows)
 {
     size_t f = g->features, c, i, slots = 0;
     for (c = 0; c < nc; c++) {
-        size_t p0 = (c0 + c) * g->wino_m, t = p0 % g->tp;
-        if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time) {
-            rows[c] = padded_row(g, x, p0);
+        size_t p0 = (c0 + c) * g->wino_m;
+        float *slot;
+        if (tile_inside(g, p0, nn)) {
+            rows[c] = x + (size_t)input_row(g, p0) * f;
             continue;
         }
-        {
-            float *slot = edge + slots++ * nn * f;
-            for (i = 0; i < nn; i++) {
-                const float *src = fill ? padded_row(g, x, p0 + i) : NULL;
-                if (src != NULL)
-                    memcpy(slot + i * f, src, f * sizeof *slot);
-                else
-                    memset(slot + i * f, 0, f * sizeof *slot);
-            }
-            rows[c] = slot;
+        slot = edge + slots++ * nn * f;
+        for (i = 0; i < nn; i++) {
+            ptrdiff_t r = input_row(g, p0 + i);
+            if (r >= 0)
+                memcpy(slot + i * f, x + (size_t)r * f, f * sizeof *slot);
+            else
+                memset(slot + i * f, 0, f * sizeof *slot);
         }
+        rows[c] = slot;
     }
-    return slots;
 }
 
-/* Add the edge slots of tiles [c0, c0 + nc) (those whose row pointer is
- * not in x) to dX's rows. */
-static void add_edges(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
-                      const float *const *rows, float *dx)
+/* Input-gradient rows of the same tiles: in place in dx, or a zeroed slot
+ * that add_edges later adds to dx. */
+static void dx_tile_rows(const conv_run *g, float *dx, size_t c0, size_t nc, size_t nn,
+                         float *edge, float **rows)
+{
+    size_t f = g->features, c, slots = 0;
+    for (c = 0; c < nc; c++) {
+        size_t p0 = (c0 + c) * g->wino_m;
+        if (tile_inside(g, p0, nn)) {
+            rows[c] = dx + (size_t)input_row(g, p0) * f;
+        } else {
+            rows[c] = edge + slots++ * nn * f;
+            memset(rows[c], 0, nn * f * sizeof *dx);
+        }
+    }
+}
+
+/* Add the edge slots of tiles [c0, c0 + nc) to dX's rows. */
+static void add_edges(const conv_run *g, size_t c0, size_t nc, size_t nn,
+                      float *const *rows, float *dx)
 {
     size_t f = g->features, c, i, k;
     for (c = 0; c < nc; c++) {
-        size_t p0 = (c0 + c) * g->wino_m, t = p0 % g->tp;
-        if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time)
+        size_t p0 = (c0 + c) * g->wino_m;
+        if (tile_inside(g, p0, nn))
             continue;
         for (i = 0; i < nn; i++) {
-            const float *src = padded_row(g, x, p0 + i);
-            if (src != NULL) {
-                float *dst = dx + (src - x);
+            ptrdiff_t r = input_row(g, p0 + i);
+            if (r >= 0) {
+                float *dst = dx + (size_t)r * f;
                 const float *from = rows[c] + i * f;
                 for (k = 0; k < f; k++)
                     dst[k] += from[k];
@@ -482,9 +513,9 @@ static size_t tail_rows(const conv_run *g, const float *x, size_t r0, float *edg
 {
     size_t f = g->features, rows = g->m - r0 + g->k - 1, i;
     for (i = 0; i < rows; i++) {
-        const float *src = padded_row(g, x, r0 + i);
-        if (src != NULL)
-            memcpy(edge + i * f, src, f * sizeof *edge);
+        ptrdiff_t r = input_row(g, r0 + i);
+        if (r >= 0)
+            memcpy(edge + i * f, x + (size_t)r * f, f * sizeof *edge);
         else
             memset(edge + i * f, 0, f * sizeof *edge);
     }
@@ -503,7 +534,7 @@ static void wino_forward(const conv1d_config *c, const conv_run *g, const conv_s
         size_t nc = g->tiles - c0 < g->chunk ? g->tiles - c0 : g->chunk;
         r0 = c0 * g->wino_m;
         nr = nc * g->wino_m;
-        (void)tile_rows(g, x, c0, nc, (size_t)w.nn, p->wedge, rows, 1);
+        x_tile_rows(g, x, c0, nc, (size_t)w.nn, p->wedge, rows);
         sn_wino_forward(&w, rows, p->wv, nc, p->wy, p->wu, p->wmo);
         finish_rows(c, g, r0, nr, p->wy, bias, y, p->z);
     }
@@ -545,26 +576,18 @@ static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_
         if (direct) { /* dZ is grad_out itself */
             dz = grad_out + r0 * n;
             if (db != NULL)
-                for (j = 0; j < nr * n; j++)
-                    db[j % n] += dz[j];
+                add_column_sums(dz, nr, n, db);
         } else {
             build_dz(c, g, r0, nr, grad_out, out, p->z, p->wy, db);
         }
         if (d_kernel != NULL)
-            (void)tile_rows(g, x, c0, nc, nn, p->wedge, rows, 1);
-        if (dx != NULL) {
-            /* in place: the same rows of dX as of x; edges: zeroed slots */
-            (void)tile_rows(g, x, c0, nc, nn, dedge, (const float **)drows, 0);
-            for (i = 0; i < nc; i++) {
-                size_t t = (c0 + i) * g->wino_m % g->tp;
-                if (t >= g->pad_left && t - g->pad_left + nn <= g->in_time)
-                    drows[i] = dx + (padded_row(g, x, (c0 + i) * g->wino_m) - x);
-            }
-        }
+            x_tile_rows(g, x, c0, nc, nn, p->wedge, rows);
+        if (dx != NULL)
+            dx_tile_rows(g, dx, c0, nc, nn, dedge, drows);
         sn_wino_backward(&w, rows, p->wvt, dz, nc, d_kernel != NULL ? p->wdv : NULL, c0 > 0,
                          dx != NULL ? drows : NULL, p->wu, p->wmo, p->wdu);
         if (dx != NULL)
-            add_edges(g, x, c0, nc, nn, (const float *const *)drows, dx);
+            add_edges(g, c0, nc, nn, drows, dx);
     }
     if (d_kernel != NULL)
         sn_wino_kernel_grad(&w, p->wdv, d_kernel);
@@ -588,12 +611,10 @@ static void wino_backward(const conv1d_config *c, const conv_run *g, const conv_
         }
         if (dx != NULL)
             for (i = 0; i < rows_in; i++) {
-                const float *src = padded_row(g, x, r0 + i);
-                if (src != NULL) {
-                    float *dst = dx + (src - x);
+                ptrdiff_t r = input_row(g, r0 + i);
+                if (r >= 0)
                     for (k = 0; k < f; k++)
-                        dst[k] += dedge[i * f + k];
-                }
+                        dx[(size_t)r * f + k] += dedge[i * f + k];
             }
     }
 }

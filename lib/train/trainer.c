@@ -1113,13 +1113,6 @@ static int ensure_shards(seqnet_trainer *t, int32_t count)
  * rows new to slice 0 are written to fresh, and their count returned. The
  * slices' flags of these rows are cleared. Several calls on disjoint
  * ranges may run at once: each writes only its rows and flags. */
-#define MERGE_AHEAD 32
-#if defined(__GNUC__)
-#define MERGE_PREFETCH(p) __builtin_prefetch((p), 1, 1)
-#else
-#define MERGE_PREFETCH(p) ((void)(p))
-#endif
-
 static int32_t merge_rows(seqnet_trainer *t, const sn_param *P, int32_t l, int32_t count, const float *c,
                           int32_t lo, int32_t hi, int32_t *fresh)
 {
@@ -1127,19 +1120,10 @@ static int32_t merge_rows(seqnet_trainer *t, const sn_param *P, int32_t l, int32
     float *g0 = t->grads + P->offset;
     uint8_t *flags0 = t->row_flags[l];
     int32_t k, i, n_new = 0;
-    /* Rows are cache misses in tables larger than the caches: rows of this
-     * range some way ahead in the lists are asked for first. */
     if (c[0] != 1.0f)
         for (i = 0; i < t->n_touched[l]; i++) {
             int32_t r = t->touched[l][i];
             float *row = g0 + (size_t)r * width;
-            if (i + MERGE_AHEAD < t->n_touched[l]) {
-                int32_t a = t->touched[l][i + MERGE_AHEAD];
-                if (a >= lo && a < hi) {
-                    MERGE_PREFETCH(g0 + (size_t)a * width);
-                    MERGE_PREFETCH(g0 + (size_t)a * width + width - 1);
-                }
-            }
             if (r < lo || r >= hi)
                 continue;
             for (j = 0; j < width; j++)
@@ -1152,17 +1136,6 @@ static int32_t merge_rows(seqnet_trainer *t, const sn_param *P, int32_t l, int32
             int32_t r = sh->touched[l][i];
             const float *src = sh->grads + P->offset + (size_t)r * width;
             float *dst = g0 + (size_t)r * width;
-            if (i + MERGE_AHEAD < sh->n_touched[l]) {
-                int32_t a = sh->touched[l][i + MERGE_AHEAD];
-                if (a >= lo && a < hi) {
-                    MERGE_PREFETCH(g0 + (size_t)a * width);
-                    MERGE_PREFETCH(g0 + (size_t)a * width + width - 1);
-                    MERGE_PREFETCH(sh->grads + P->offset + (size_t)a * width);
-                    MERGE_PREFETCH(sh->grads + P->offset + (size_t)a * width + width - 1);
-                    MERGE_PREFETCH(flags0 + a);
-                    MERGE_PREFETCH(sh->row_flags[l] + a);
-                }
-            }
             if (r < lo || r >= hi)
                 continue;
             if (flags0[r]) {
