@@ -444,12 +444,25 @@ static int tile_inside(const conv_run *g, size_t p0, size_t nn)
     return t >= g->pad_left && t - g->pad_left + nn <= g->in_time;
 }
 
+/* Padded rows [p, p + count) of x into dst (zeros for padding rows). */
+static void copy_padded(const conv_run *g, const float *x, size_t p, size_t count, float *dst)
+{
+    size_t f = g->features, i;
+    for (i = 0; i < count; i++) {
+        ptrdiff_t r = input_row(g, p + i);
+        if (r >= 0)
+            memcpy(dst + i * f, x + (size_t)r * f, f * sizeof *dst);
+        else
+            memset(dst + i * f, 0, f * sizeof *dst);
+    }
+}
+
 /* Input rows of tiles [c0, c0 + nc): in place in x, or a slot of the edge
  * buffer holding the tile's rows (zeros for padding). */
 static void x_tile_rows(const conv_run *g, const float *x, size_t c0, size_t nc, size_t nn,
                         float *edge, const float **rows)
 {
-    size_t f = g->features, c, i, slots = 0;
+    size_t f = g->features, c, slots = 0;
     for (c = 0; c < nc; c++) {
         size_t p0 = (c0 + c) * g->wino_m;
         float *slot;
@@ -458,13 +471,7 @@ static void x_tile_rows(const conv_run *g, const float *x, size_t c0, size_t nc,
             continue;
         }
         slot = edge + slots++ * nn * f;
-        for (i = 0; i < nn; i++) {
-            ptrdiff_t r = input_row(g, p0 + i);
-            if (r >= 0)
-                memcpy(slot + i * f, x + (size_t)r * f, f * sizeof *slot);
-            else
-                memset(slot + i * f, 0, f * sizeof *slot);
-        }
+        copy_padded(g, x, p0, nn, slot);
         rows[c] = slot;
     }
 }
@@ -511,14 +518,8 @@ static void add_edges(const conv_run *g, size_t c0, size_t nc, size_t nn,
  * nn of them) copied into the edge buffer. */
 static size_t tail_rows(const conv_run *g, const float *x, size_t r0, float *edge)
 {
-    size_t f = g->features, rows = g->m - r0 + g->k - 1, i;
-    for (i = 0; i < rows; i++) {
-        ptrdiff_t r = input_row(g, r0 + i);
-        if (r >= 0)
-            memcpy(edge + i * f, x + (size_t)r * f, f * sizeof *edge);
-        else
-            memset(edge + i * f, 0, f * sizeof *edge);
-    }
+    size_t rows = g->m - r0 + g->k - 1;
+    copy_padded(g, x, r0, rows, edge);
     return rows;
 }
 
