@@ -802,7 +802,10 @@ class Model:
         """threads: training threads (seqnet's SEQNET_TRAIN_THREADS; default 1).
         With more than one, each step splits its batch over that many threads,
         and so does evaluate() (and fit's validation); set
-        OPENBLAS_NUM_THREADS=1 then. fit(threads=) changes it later."""
+        OPENBLAS_NUM_THREADS=1 then. A model whose sequence work is all in
+        Embedding -> GlobalAveragePooling1D (the course's pooled model)
+        shares each step's work instead, with one thread's results bit for
+        bit. fit(threads=) changes it later."""
         self._compile_args = (optimizer, loss, metrics, loss_reduction)
         self._train_threads = threads
         if self._handle is not None:

@@ -13,6 +13,9 @@
 
 #include "core/sn_core.h"
 
+/* The most workers a pool has (SEQNET_TRAIN_THREADS is at most this). */
+#define SN_POOL_MAX 64
+
 typedef struct sn_pool sn_pool;
 typedef void (*sn_pool_fn)(void *arg, int worker);
 

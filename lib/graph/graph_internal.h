@@ -7,6 +7,7 @@
 #define SN_GRAPH_INTERNAL_H
 
 #include "core/sn_core.h"
+#include "core/sn_threads.h"
 #include "layers/layer.h"
 #include "seqnet/graph.h"
 #include "seqnet/model.h"
@@ -94,6 +95,13 @@ struct seqnet_session {
     int carry;               /* carry every recurrent layer's state between runs */
     uint64_t stream;         /* 0, or the slice of a batch split over threads: its
                               * dropout draws come from a stream of their own */
+    /* Threads lent by a trainer (sn_session_set_pool; NULL: the calling
+     * thread only). The fused embedding-pool runs on them: forward by
+     * samples, backward by table rows, bit-identical to one thread. */
+    sn_pool *pool;
+    int32_t pool_n;
+    int32_t *row_scratch;    /* backward by rows: each thread's new rows */
+    size_t row_scratch_cap;
 };
 
 /* ---- internal entry points ---- */
@@ -118,6 +126,10 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags,
                         const uint8_t *frozen);
 /* Make sure the grad buffer of a node is sized; returns it or NULL. */
 float *sn_session_grad_buffer(seqnet_session *s, int32_t node, size_t count);
+/* Lend the session a pool of n workers (the caller is worker 0), or take
+ * it back (pool NULL). The session must then not itself run on one of the
+ * pool's workers inside a job of that pool. */
+void sn_session_set_pool(seqnet_session *s, sn_pool *pool, int32_t n);
 /* Reset grad_written flags before a backward pass. */
 void sn_session_clear_grads(seqnet_session *s);
 

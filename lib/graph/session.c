@@ -92,6 +92,7 @@ SEQNET_API void seqnet_session_free(seqnet_session *session)
     sn_free(&a, session->feeds);
     sn_free(&a, session->fused_from);
     sn_free(&a, session->skipped);
+    sn_free(&a, session->row_scratch);
     session->obj.magic = 0;
     sn_free(&a, session);
 }
@@ -339,6 +340,121 @@ SEQNET_API int seqnet_session_reset_states(seqnet_session *session)
     return SEQNET_OK;
 }
 
+void sn_session_set_pool(seqnet_session *s, sn_pool *pool, int32_t n)
+{
+    s->pool = n > 1 ? pool : NULL;
+    s->pool_n = s->pool != NULL ? n : 1;
+}
+
+/* ---- the fused embedding-pool on the lent threads ---- */
+
+/* Fewer samples, or fewer steps in all, than this: one thread is faster
+ * than waking the others. */
+#define SN_FUSED_MIN_SAMPLES 2
+#define SN_FUSED_MIN_STEPS 4096
+
+typedef struct fused_job {
+    const sn_layer *emb;
+    const float *params;
+    const sn_tensor *ids;
+    sn_tensor *out;
+    float *d_table;
+    const float *grad_out;
+    uint8_t *row_flags;
+    int32_t *scratch;   /* input_dim entries: worker w's new rows from its lo */
+    int32_t input_dim, n;
+    int32_t counts[SN_POOL_MAX];
+} fused_job;
+
+static int fused_on_pool(const seqnet_session *s, const sn_tensor *ids)
+{
+    return s->pool != NULL && ids->batch >= SN_FUSED_MIN_SAMPLES &&
+           (int64_t)ids->batch * ids->time >= SN_FUSED_MIN_STEPS;
+}
+
+static void fused_forward_job(void *arg, int worker)
+{
+    fused_job *j = arg;
+    int32_t b0, b1;
+    if (worker >= j->n)
+        return;
+    b0 = (int32_t)((int64_t)j->ids->batch * worker / j->n);
+    b1 = (int32_t)((int64_t)j->ids->batch * (worker + 1) / j->n);
+    sn_embedding_avgpool_forward_range(j->emb, j->params, j->ids, j->out, b0, b1);
+}
+
+static int fused_forward(seqnet_session *s, const sn_layer *emb, const sn_tensor *ids,
+                         sn_tensor *out)
+{
+    fused_job j;
+    int st;
+    if (!fused_on_pool(s, ids))
+        return sn_embedding_avgpool_forward(emb, s->model->params, ids, out, &s->obj);
+    if ((st = sn_embedding_avgpool_check(emb, ids, &s->obj)) != SEQNET_OK)
+        return st;
+    memset(&j, 0, sizeof j);
+    j.emb = emb;
+    j.params = s->model->params;
+    j.ids = ids;
+    j.out = out;
+    j.n = s->pool_n;
+    sn_pool_run(s->pool, fused_forward_job, &j);
+    return SEQNET_OK;
+}
+
+static void fused_rows_lo_hi(const fused_job *j, int worker, int32_t *lo, int32_t *hi)
+{
+    *lo = (int32_t)((int64_t)j->input_dim * worker / j->n);
+    *hi = (int32_t)((int64_t)j->input_dim * (worker + 1) / j->n);
+}
+
+static void fused_backward_job(void *arg, int worker)
+{
+    fused_job *j = arg;
+    int32_t lo, hi;
+    if (worker >= j->n)
+        return;
+    fused_rows_lo_hi(j, worker, &lo, &hi);
+    j->counts[worker] = sn_embedding_avgpool_backward_rows(j->emb, j->d_table, j->ids, j->grad_out,
+                                                           j->row_flags, lo, hi, j->scratch + lo);
+}
+
+static int fused_backward(seqnet_session *s, const sn_layer *emb, float *grads,
+                          const sn_tensor *ids, const float *grad_out, uint8_t *row_flags,
+                          int32_t *touched, int32_t *n_touched, uint8_t *rows_finite)
+{
+    fused_job j;
+    int64_t v = 0;
+    int32_t w;
+    if (grads == NULL || row_flags == NULL || touched == NULL || n_touched == NULL ||
+        !fused_on_pool(s, ids))
+        return sn_embedding_avgpool_backward(emb, grads, ids, grad_out, row_flags, touched,
+                                             n_touched, rows_finite, &s->obj);
+    memset(&j, 0, sizeof j);
+    j.input_dim = sn_opts_int(&emb->opts, SEQNET_OPT_INPUT_DIM, &v) == 1 ? (int32_t)v : 0;
+    if (ensure(&s->obj.alloc, (void **)&s->row_scratch, &s->row_scratch_cap,
+               (size_t)(j.input_dim > 0 ? j.input_dim : 1) * sizeof(int32_t)) != SEQNET_OK)
+        return sn_error(&s->obj, SEQNET_ENOMEM, "out of memory for the gradient of '%s'",
+                        emb->name);
+    j.emb = emb;
+    j.ids = ids;
+    j.d_table = grads + emb->params[0].offset;
+    j.grad_out = grad_out;
+    j.row_flags = row_flags;
+    j.scratch = s->row_scratch;
+    j.n = s->pool_n;
+    sn_pool_run(s->pool, fused_backward_job, &j);
+    for (w = 0; w < j.n; w++) { /* each thread's rows, in the threads' order */
+        int32_t lo, hi;
+        fused_rows_lo_hi(&j, w, &lo, &hi);
+        memcpy(touched + *n_touched, s->row_scratch + lo, (size_t)j.counts[w] * sizeof(int32_t));
+        *n_touched += j.counts[w];
+    }
+    if (rows_finite != NULL)
+        *rows_finite = (uint8_t)sn_embedding_avgpool_backward_bound(emb, grad_out, ids->batch);
+    return SEQNET_OK;
+}
+
 int sn_session_forward(seqnet_session *s, int training, uint64_t step)
 {
     const seqnet_model *m = s->model;
@@ -431,8 +547,7 @@ int sn_session_forward(seqnet_session *s, int training, uint64_t step)
         e.err = &s->obj;
         if (s->fused_from[i] >= 0) {
             const sn_layer *emb = &m->layers[s->fused_from[i]];
-            st = sn_embedding_avgpool_forward(emb, m->params, &s->nodes[emb->inputs[0]].t, &n->t,
-                                              &s->obj);
+            st = fused_forward(s, emb, &s->nodes[emb->inputs[0]].t, &n->t);
             if (st != SEQNET_OK)
                 return st;
             continue;
@@ -499,11 +614,11 @@ int sn_session_backward(seqnet_session *s, float *grads, uint8_t **row_flags, in
             int32_t ei = s->fused_from[i];
             const sn_layer *emb = &m->layers[ei];
             int trains = grads != NULL && emb->trainable && !(frozen != NULL && frozen[ei]);
-            st = sn_embedding_avgpool_backward(
-                emb, trains ? grads : NULL, &s->nodes[emb->inputs[0]].t, n->grad,
+            st = fused_backward(
+                s, emb, trains ? grads : NULL, &s->nodes[emb->inputs[0]].t, n->grad,
                 row_flags != NULL ? row_flags[ei] : NULL, touched != NULL ? touched[ei] : NULL,
                 n_touched != NULL ? &n_touched[ei] : NULL,
-                rows_finite != NULL ? &rows_finite[ei] : NULL, &s->obj);
+                rows_finite != NULL ? &rows_finite[ei] : NULL);
             if (st != SEQNET_OK)
                 return st;
             s->nodes[ei].grad_written = 1; /* its weights have gradients now */

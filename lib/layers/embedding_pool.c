@@ -44,15 +44,11 @@ static int step_is_real(const sn_tensor *ids, int mask_zero, size_t i)
     return !mask_zero || ids->ids[i] != 0;
 }
 
-int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const sn_tensor *ids,
-                                 sn_tensor *out, sn_object *err)
+int sn_embedding_avgpool_check(const sn_layer *emb, const sn_tensor *ids, sn_object *err)
 {
-    const float *table = params + emb->params[0].offset;
-    size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t, f;
-    size_t n_all = (size_t)ids->batch * steps, i;
+    size_t steps = (size_t)ids->time, n_all = (size_t)ids->batch * steps, i;
     int32_t input_dim;
     int mask_zero;
-
     embedding_shape(emb, &input_dim, &mask_zero);
     for (i = 0; i < n_all; i++) {
         int32_t id = ids->ids[i];
@@ -62,17 +58,38 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
                             emb->name, (int)id, (int)(i / steps), (int)(i % steps),
                             (int)input_dim);
     }
-    for (b = 0; b < (size_t)ids->batch; b++) {
+    return SEQNET_OK;
+}
+
+/* 1 / (the real steps of sample b), or 0 for a sample with none. */
+static float inv_length(const sn_tensor *ids, int mask_zero, size_t b)
+{
+    size_t steps = (size_t)ids->time, t, n = 0;
+    if (ids->mask == NULL && !mask_zero)
+        n = steps;
+    else
+        for (t = 0; t < steps; t++)
+            n += (size_t)step_is_real(ids, mask_zero, b * steps + t);
+    return n > 0 ? 1.0f / (float)n : 0.0f;
+}
+
+void sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
+                                        const sn_tensor *ids, sn_tensor *out, int32_t b0,
+                                        int32_t b1)
+{
+    const float *table = params + emb->params[0].offset;
+    size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t, f;
+    int32_t input_dim;
+    int mask_zero;
+
+    embedding_shape(emb, &input_dim, &mask_zero);
+    for (b = (size_t)b0; b < (size_t)b1; b++) {
         float *o = out->x + b * dim;
         /* Sum into a local accumulator (it cannot alias the table, so it
          * stays in registers), in the same order as the unfused layers. */
         float acc_local[ACC_MAX];
         float *acc = dim <= ACC_MAX ? acc_local : o;
-        size_t n = 0;
-        float inv;
-        for (t = 0; t < steps; t++)
-            n += (size_t)step_is_real(ids, mask_zero, b * steps + t);
-        inv = n > 0 ? 1.0f / (float)n : 0.0f;
+        float inv = inv_length(ids, mask_zero, b);
         memset(acc, 0, dim * sizeof *acc);
         for (t = 0; t < steps; t++) {
             const float *row;
@@ -90,18 +107,91 @@ int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const
         for (f = 0; f < dim; f++)
             o[f] = acc[f] * inv;
     }
-    return SEQNET_OK;
+}
+
+int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const sn_tensor *ids,
+                                 sn_tensor *out, sn_object *err)
+{
+    int st = sn_embedding_avgpool_check(emb, ids, err);
+    if (st == SEQNET_OK)
+        sn_embedding_avgpool_forward_range(emb, params, ids, out, 0, ids->batch);
+    return st;
+}
+
+int sn_embedding_avgpool_backward_bound(const sn_layer *emb, const float *grad_out, int32_t batch)
+{
+    size_t dim = (size_t)emb->out_shape.features, b;
+    double bound = 0.0;
+    /* A row's gradient sums inv * g over its uses in a sample: at most n
+     * uses of terms no larger than |g| (inv <= 1). */
+    for (b = 0; b < (size_t)batch; b++)
+        bound += sn_abs_max(grad_out + b * dim, dim);
+    return bound <= SN_ROWS_FINITE_BOUND;
+}
+
+/* Steps looked at per pass: their ids in [lo, hi) are picked first, without
+ * a branch, then scattered with the prefetch running ahead of the picks. */
+#define PICK 256
+
+int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
+                                           const sn_tensor *ids, const float *grad_out,
+                                           uint8_t *row_flags, int32_t lo, int32_t hi,
+                                           int32_t *new_rows)
+{
+    size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t0, f;
+    const uint32_t span = (uint32_t)(hi - lo);
+    int32_t input_dim, n_new = 0;
+    int mask_zero;
+
+    embedding_shape(emb, &input_dim, &mask_zero);
+    for (b = 0; b < (size_t)ids->batch; b++) {
+        const float *g = grad_out + b * dim;
+        const int32_t *sid = ids->ids + b * steps;
+        const uint8_t *smask = ids->mask != NULL ? ids->mask + b * steps : NULL;
+        float inv = inv_length(ids, mask_zero, b);
+        for (t0 = 0; t0 < steps; t0 += PICK) {
+            int32_t pick[PICK];
+            size_t end = steps - t0 < PICK ? steps : t0 + PICK, t, n = 0, k;
+            /* A masked step's gradient is exactly zero: its row would only
+             * get a zero-gradient update, which the lazy optimizer makes
+             * anyway, bit for bit. */
+            for (t = t0; t < end; t++) {
+                int32_t id = sid[t];
+                int take = (uint32_t)(id - lo) < span;
+                if (smask != NULL)
+                    take &= smask[t] != 0;
+                if (mask_zero)
+                    take &= id != 0;
+                pick[n] = id;
+                n += (size_t)take;
+            }
+            for (k = 0; k < n; k++) {
+                int32_t row = pick[k];
+                float *d_row = d_table + (size_t)row * dim;
+                if (k + AHEAD < n) {
+                    float *next = d_table + (size_t)pick[k + AHEAD] * dim;
+                    PREFETCH_W(next);
+                    PREFETCH_W(next + dim - 1);
+                }
+                if (row_flags[row] == 0) {
+                    row_flags[row] = 1;
+                    new_rows[n_new++] = row;
+                    memset(d_row, 0, dim * sizeof *d_row);
+                }
+                for (f = 0; f < dim; f++)
+                    d_row[f] += inv * g[f];
+            }
+        }
+    }
+    return n_new;
 }
 
 int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_tensor *ids,
                                   const float *grad_out, uint8_t *row_flags, int32_t *touched,
                                   int32_t *n_touched, uint8_t *rows_finite, sn_object *err)
 {
-    size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t, f;
-    float *d_table;
     int32_t input_dim;
     int mask_zero;
-    double bound = 0.0; /* SN_ROWS_FINITE_BOUND */
 
     if (rows_finite != NULL)
         *rows_finite = 0;
@@ -111,42 +201,10 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
         return sn_error(err, SEQNET_ESTATE, "layer '%s': the embedding gradient needs row "
                         "tracking", emb->name);
     embedding_shape(emb, &input_dim, &mask_zero);
-    d_table = grads + emb->params[0].offset;
-    for (b = 0; b < (size_t)ids->batch; b++) {
-        const float *g = grad_out + b * dim;
-        size_t n = 0;
-        float inv;
-        for (t = 0; t < steps; t++)
-            n += (size_t)step_is_real(ids, mask_zero, b * steps + t);
-        inv = n > 0 ? 1.0f / (float)n : 0.0f;
-        /* A row's gradient sums inv * g over its uses in this sample: at
-         * most n uses of terms no larger than |g| (inv <= 1). */
-        bound += sn_abs_max(g, dim);
-        for (t = 0; t < steps; t++) {
-            int32_t row;
-            float *d_row;
-            if (t + AHEAD < steps) {
-                float *next = d_table + (size_t)ids->ids[b * steps + t + AHEAD] * dim;
-                PREFETCH_W(next);
-                PREFETCH_W(next + dim - 1);
-            }
-            /* A masked step's gradient is exactly zero: its row would only
-             * get a zero-gradient update, which the lazy optimizer makes
-             * anyway, bit for bit. */
-            if (!step_is_real(ids, mask_zero, b * steps + t))
-                continue;
-            row = ids->ids[b * steps + t];
-            d_row = d_table + (size_t)row * dim;
-            if (row_flags[row] == 0) {
-                row_flags[row] = 1;
-                touched[(*n_touched)++] = row;
-                memset(d_row, 0, dim * sizeof *d_row);
-            }
-            for (f = 0; f < dim; f++)
-                d_row[f] += inv * g[f];
-        }
-    }
+    *n_touched += sn_embedding_avgpool_backward_rows(emb, grads + emb->params[0].offset, ids,
+                                                     grad_out, row_flags, 0, input_dim,
+                                                     touched + *n_touched);
     if (rows_finite != NULL)
-        *rows_finite = bound <= SN_ROWS_FINITE_BOUND;
+        *rows_finite = (uint8_t)sn_embedding_avgpool_backward_bound(emb, grad_out, ids->batch);
     return SEQNET_OK;
 }

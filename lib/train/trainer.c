@@ -47,7 +47,7 @@ typedef struct running {
     double metric_count[SN_MAX_METRICS];
 } running;
 
-#define SN_MAX_THREADS 64
+#define SN_MAX_THREADS SN_POOL_MAX
 /* Row-sparse merges and updates with fewer touched rows stay on one thread:
  * they do not pay for waking the others. */
 #define SN_ROWS_FOR_THREADS 2048
@@ -145,6 +145,8 @@ static void free_shards(seqnet_trainer *t)
 {
     const sn_alloc *a = &t->obj.alloc;
     int32_t k, l;
+    if (t->session != NULL)
+        sn_session_set_pool(t->session, NULL, 1);
     sn_pool_free(t->pool);
     t->pool = NULL;
     if (t->shards == NULL)
@@ -675,6 +677,24 @@ static int losses_and_metrics(const seqnet_trainer *t, seqnet_session *s, sn_obj
  * step: called before anything outside a training step reads the weights
  * (end of an epoch, of fit, of train_batch), so the model is always exact
  * between public calls. */
+static void catch_up_range(seqnet_trainer *t, const sn_param *P, int32_t l, int64_t lo, int64_t hi)
+{
+    int64_t width = P->dims[P->rank - 1];
+    sn_optim_catch_up(&t->optim, t->model->params, P->offset + lo * width, (int32_t)width,
+                      hi - lo, t->row_step[l] + lo);
+}
+
+/* One thread's share of a catch-up: its range of the table's rows. */
+static void catch_up_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    int64_t n_rows = t->job_param->dims[0];
+    if (worker >= t->threads)
+        return;
+    catch_up_range(t, t->job_param, t->job_layer, n_rows * worker / t->threads,
+                   n_rows * (worker + 1) / t->threads);
+}
+
 static void catch_up_all(seqnet_trainer *t)
 {
     const seqnet_model *m = t->model;
@@ -684,9 +704,16 @@ static void catch_up_all(seqnet_trainer *t)
             continue;
         for (p = 0; p < m->layers[l].n_params; p++) {
             const sn_param *P = &m->layers[l].params[p];
-            if (P->sparse_rows && P->trainable)
-                sn_optim_catch_up(&t->optim, t->model->params, P->offset,
-                                  (int32_t)P->dims[P->rank - 1], P->dims[0], t->row_step[l]);
+            if (!P->sparse_rows || !P->trainable)
+                continue;
+            if (t->pool != NULL && t->threads > 1 && P->dims[0] >= SN_ROWS_FOR_THREADS) {
+                /* rows are independent: bit-identical however divided */
+                t->job_param = P;
+                t->job_layer = l;
+                sn_pool_run(t->pool, catch_up_job, t);
+            } else {
+                catch_up_range(t, P, l, 0, P->dims[0]);
+            }
         }
     }
 }
@@ -1025,9 +1052,63 @@ static int splittable(const seqnet_trainer *t)
     return 1;
 }
 
-static int32_t step_shards(const seqnet_trainer *t, int32_t n)
+/* Whether the trainer's threads should share the work inside each step of
+ * d's batches instead of splitting them: when the model's sequence work is
+ * all in fused embedding-pools (Embedding -> GlobalAveragePooling1D) and
+ * outweighs the rest. Those run on the threads by samples (forward) and by
+ * table rows (backward), and the row update by rows as always: no slice's
+ * gradient to merge, and the result is one thread's, bit for bit. The
+ * weights: per sample, steps x output_dim per fused pair (the steps of d's
+ * batches for an input of variable length) against the other layers'
+ * weights (about their multiply-adds on a vector). */
+static int rows_parallel(const seqnet_trainer *t, const seqnet_data *d)
 {
-    if (t->threads <= 1 || n < 2 || !splittable(t))
+    const seqnet_model *m = t->model;
+    const seqnet_session *s = t->session;
+    int64_t fused = 0, rest = 0;
+    int32_t l, p, k;
+    if (t->threads <= 1)
+        return 0;
+    for (l = 0; l < m->n_layers; l++) {
+        const sn_layer *L = &m->layers[l];
+        if (L->ops == NULL || s->skipped[l])
+            continue;
+        if (L->out_shape.time != SN_TIME_VECTOR)
+            return 0; /* sequence work outside the fused pairs */
+        if (s->fused_from[l] >= 0) {
+            const sn_layer *emb = &m->layers[s->fused_from[l]];
+            int64_t steps = m->layers[emb->inputs[0]].out_shape.time;
+            for (k = 0; steps < 1 && k < m->n_inputs && k < SN_DATA_MAX_IO; k++)
+                if (m->inputs[k] == emb->inputs[0] && d != NULL && d->inputs[k].set)
+                    steps = d->inputs[k].time;
+            fused += (steps > 0 ? steps : 1) * emb->out_shape.features;
+            continue;
+        }
+        for (p = 0; p < L->n_params; p++)
+            rest += L->params[p].count;
+    }
+    return fused > 0 && fused >= rest;
+}
+
+/* Before a step or an evaluation of d's batches: the pool, made if need be,
+ * and lent to the trainer's session when the steps share their work rather
+ * than split the batch (*shared, rows_parallel). */
+static int ensure_pool(seqnet_trainer *t, const seqnet_data *d, int *shared)
+{
+    int st;
+    *shared = 0;
+    if (t->threads <= 1)
+        return SEQNET_OK;
+    if (t->pool == NULL && (st = sn_pool_new(&t->obj.alloc, t->threads, &t->pool)) != SEQNET_OK)
+        return sn_error(&t->obj, st, "could not start %d training threads", (int)t->threads - 1);
+    *shared = rows_parallel(t, d);
+    sn_session_set_pool(t->session, *shared ? t->pool : NULL, t->threads);
+    return SEQNET_OK;
+}
+
+static int32_t step_shards(const seqnet_trainer *t, int32_t n, int shared)
+{
+    if (t->threads <= 1 || n < 2 || shared || !splittable(t))
         return 1;
     return n < t->threads ? n : t->threads;
 }
@@ -1284,8 +1365,13 @@ static int parallel_batch(seqnet_trainer *t, const seqnet_data *d, const batch_v
 static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view *bv,
                       running *run, double *loss)
 {
-    int32_t count = step_shards(t, bv->n);
-    int st;
+    int32_t count;
+    int st, shared;
+    /* The threads start before anything is written, so that failing to
+     * start them changes nothing. */
+    if ((st = ensure_pool(t, d, &shared)) != SEQNET_OK)
+        return st;
+    count = step_shards(t, bv->n, shared);
     if (count > 1) {
         st = parallel_batch(t, d, bv, count, 0, run, loss);
     } else {
@@ -1303,12 +1389,6 @@ static int train_step(seqnet_trainer *t, const seqnet_data *d, const batch_view 
         if (st != SEQNET_OK)
             st = sn_copy_error(&t->obj, &t->session->obj, st);
     }
-    /* The row-sparse update runs on the trainer's threads even when this
-     * step was not split (update_sparse): start them before anything is
-     * written, so that failing to start them changes nothing. */
-    if (st == SEQNET_OK && t->threads > 1 && t->pool == NULL &&
-        (st = sn_pool_new(&t->obj.alloc, t->threads, &t->pool)) != SEQNET_OK)
-        st = sn_error(&t->obj, st, "could not start %d training threads", (int)t->threads - 1);
     if (st != SEQNET_OK) {
         clear_sparse_flags(t);
         return st;
@@ -1355,7 +1435,7 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
     batch_view bv;
     int64_t b;
     double loss, counted;
-    int st;
+    int st, shared;
     memset(&run, 0, sizeof run);
     if (d->generator != NULL) {
         for (b = 0;; b++) {
@@ -1366,7 +1446,8 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
                 return sn_error(&t->obj, SEQNET_EIO, "the batch generator failed (%d)", r);
             if (r == 0)
                 break;
-            if ((st = check_data(t, t->gen_batch, 1)) != SEQNET_OK)
+            if ((st = check_data(t, t->gen_batch, 1)) != SEQNET_OK ||
+                (st = ensure_pool(t, t->gen_batch, &shared)) != SEQNET_OK)
                 return st;
             if ((st = make_batch(t, t->gen_batch, NULL, 0, (int32_t)t->gen_batch->n_samples, 1,
                                  &bv)) != SEQNET_OK ||
@@ -1379,9 +1460,11 @@ static int evaluate_range(seqnet_trainer *t, const seqnet_data *d, int64_t start
                 return st;
         }
     } else {
+        if ((st = ensure_pool(t, d, &shared)) != SEQNET_OK)
+            return st;
         for (b = 0; b < count; b += t->batch_size) {
             int32_t n = (int32_t)(count - b < t->batch_size ? count - b : t->batch_size);
-            int32_t slices = step_shards(t, n);
+            int32_t slices = step_shards(t, n, shared);
             if ((st = make_batch(t, d, NULL, start + b, n, 1, &bv)) != SEQNET_OK)
                 return st;
             if (slices > 1) { /* SEQNET_TRAIN_THREADS: the batch's rows split as in training */

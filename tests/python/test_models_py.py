@@ -361,6 +361,44 @@ def training_threads_agree_with_one_thread_and_learn():
         raise AssertionError("threads=0 was accepted")
 
 
+@test
+def pooled_embedding_shares_its_steps_bit_for_bit():
+    # The course's pooled-embedding shape over long rows (the embedding and
+    # the mean fused, the rest small): with threads the steps share their
+    # work instead of splitting the batch, so a fit with dropout and
+    # shuffling ends on one thread's weights exactly (a split would draw the
+    # second slice's dropout from its own stream).
+    rng = np.random.default_rng(11)
+    x = rng.integers(1, 3000, size=(96, 600)).astype(np.int32)
+    for i, n in enumerate(rng.integers(50, 600, size=96)):
+        x[i, n:] = 0
+    y = (np.sum((x > 0) & (x < 1500), axis=1) > np.sum(x >= 1500, axis=1)).astype(np.float32)
+
+    start = None
+
+    def run(threads):
+        nonlocal start
+        m = seqnet.Sequential([layers.Embedding(3000, 16, mask_zero=True),
+                               layers.GlobalAveragePooling1D(), layers.Dropout(0.5),
+                               layers.Dense(8, activation="relu"),
+                               layers.Dense(1, activation="sigmoid")])
+        m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+                  threads=threads)
+        m._build_now(x[:2])
+        if start is None:
+            start = m.get_weights()
+        m.set_weights(start)
+        h = m.fit(x, y, batch_size=32, epochs=3, verbose=0, shuffle=True, seed=4)
+        return m.get_weights(), h.history["loss"]
+
+    w1, l1 = run(None)
+    w2, l2 = run(2)
+    assert l1 == l2, (l1, l2)
+    for a, b in zip(w1, w2):
+        assert np.array_equal(a, b), np.max(np.abs(a - b))
+    assert l1[-1] < l1[0], l1
+
+
 def main():
     passed = failed = 0
     for fn in TESTS:

@@ -377,7 +377,11 @@ END_TEST
 #define BIG_VOCAB 6000
 #define BIG_TIME 2600
 
-static seqnet_model *build_big(void)
+/* pooling: SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D (fused with the
+ * embedding: its steps share their work on the threads), or _MAX or
+ * FLATTEN (their steps are split); dropout > 0 adds a Dropout after the pooling, mask_zero makes
+ * id 0 padding. */
+static seqnet_model *build_big_with(int pooling, double dropout, int mask_zero)
 {
     kit k;
     int32_t in, x;
@@ -385,9 +389,18 @@ static seqnet_model *build_big(void)
     ck_assert_int_eq(seqnet_graph_input_tokens(k.g, BIG_TIME, "ids", &in), SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_INPUT_DIM, BIG_VOCAB), SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_OUTPUT_DIM, 4), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_MASK_ZERO, mask_zero), SEQNET_OK);
     x = add(k.g, k.o, SEQNET_LAYER_EMBEDDING, in);
     seqnet_options_clear(k.o);
-    x = add(k.g, k.o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x);
+    x = add(k.g, k.o, pooling, x);
+    if (dropout > 0) {
+        ck_assert_int_eq(seqnet_options_set_float(k.o, SEQNET_OPT_RATE, dropout), SEQNET_OK);
+        x = add(k.g, k.o, SEQNET_LAYER_DROPOUT, x);
+        seqnet_options_clear(k.o);
+        ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_UNITS, 3), SEQNET_OK);
+        ck_assert_int_eq(seqnet_options_set_string(k.o, SEQNET_OPT_ACTIVATION, "tanh"), SEQNET_OK);
+        x = add(k.g, k.o, SEQNET_LAYER_DENSE, x);
+    }
     ck_assert_int_eq(seqnet_options_set_int(k.o, SEQNET_OPT_UNITS, 1), SEQNET_OK);
     ck_assert_int_eq(seqnet_options_set_string(k.o, SEQNET_OPT_ACTIVATION, "sigmoid"), SEQNET_OK);
     x = add(k.g, k.o, SEQNET_LAYER_DENSE, x);
@@ -397,10 +410,10 @@ static seqnet_model *build_big(void)
 /* Three Adam steps on the big table with `threads`, batches of `rows` rows
  * (ids[step]: rows x BIG_TIME); the table before (when start is not NULL)
  * and after. */
-static void train_big(int threads, int32_t rows, const int32_t *ids, const float *y, float *start,
-                      float *table)
+static void train_big_with(int pooling, int threads, int32_t rows, const int32_t *ids,
+                           const float *y, float *start, float *table)
 {
-    seqnet_model *m = build_big();
+    seqnet_model *m = build_big_with(pooling, 0, 0);
     seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
     seqnet_context *ctx = NULL;
     seqnet_data *d = NULL;
@@ -421,6 +434,12 @@ static void train_big(int threads, int32_t rows, const int32_t *ids, const float
     seqnet_context_free(ctx);
     seqnet_trainer_free(t);
     seqnet_model_free(m);
+}
+
+static void train_big(int threads, int32_t rows, const int32_t *ids, const float *y, float *start,
+                      float *table)
+{
+    train_big_with(SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, threads, rows, ids, y, start, table);
 }
 
 static void random_ids(int32_t *ids, size_t n, uint64_t seed)
@@ -460,7 +479,8 @@ END_TEST
 /* Batches of two rows over the same table are split (one row per slice):
  * the slices' row gradients are merged on the threads (from 2048 rows),
  * then updated there. Against one thread: equal to rounding, every row
- * moved the same; two runs with 2 threads: bit-identical. */
+ * moved the same; two runs with 2 threads: bit-identical. Flatten: an
+ * average pooling would share each step's work instead of splitting it. */
 START_TEST(threaded_row_merge_matches_one_thread)
 {
     static int32_t ids[3 * 2 * BIG_TIME];
@@ -470,7 +490,8 @@ START_TEST(threaded_row_merge_matches_one_thread)
     double worst = 0.0;
     random_ids(ids, 3 * 2 * BIG_TIME, 99);
     for (run = 0; run < 4; run++) /* threads 1, 2, 2, 3 */
-        train_big(run == 0 ? 1 : run == 3 ? 3 : 2, 2, ids, y, run == 0 ? start : NULL, table[run]);
+        train_big_with(SEQNET_LAYER_FLATTEN, run == 0 ? 1 : run == 3 ? 3 : 2, 2, ids,
+                       y, run == 0 ? start : NULL, table[run]);
     ck_assert_msg(memcmp(table[1], table[2], sizeof table[1]) == 0, "two 2-thread runs differ");
     for (run = 1; run < 4; run++)
         for (i = 0; i < BIG_VOCAB * 4; i++) {
@@ -483,6 +504,133 @@ START_TEST(threaded_row_merge_matches_one_thread)
         }
     printf("row-sparse merge on threads: largest difference from one thread %.3g\n", worst);
     ck_assert(worst < 1e-6);
+}
+END_TEST
+
+/* All of a model's weights, in a block of its own (free it). */
+static float *all_weights(const seqnet_model *m, size_t *n)
+{
+    int32_t l, w;
+    size_t total = 0, at = 0;
+    float *out;
+    for (l = 0; l < seqnet_model_n_layers(m); l++)
+        for (w = 0; w < seqnet_model_layer_n_weights(m, l); w++) {
+            int64_t count;
+            ck_assert_int_eq(seqnet_model_weight_info(m, l, w, NULL, NULL, NULL, &count),
+                             SEQNET_OK);
+            total += (size_t)count;
+        }
+    out = malloc(total * sizeof *out);
+    ck_assert(out != NULL);
+    for (l = 0; l < seqnet_model_n_layers(m); l++)
+        for (w = 0; w < seqnet_model_layer_n_weights(m, l); w++) {
+            int64_t count;
+            ck_assert_int_eq(seqnet_model_weight_info(m, l, w, NULL, NULL, NULL, &count),
+                             SEQNET_OK);
+            ck_assert_int_eq(seqnet_model_get_weight(m, l, w, out + at, count), SEQNET_OK);
+            at += (size_t)count;
+        }
+    *n = total;
+    return out;
+}
+
+#define SHARED_ROWS 5
+#define SHARED_STEPS 3
+
+/* What a run of shared_run saw: each step's loss, evaluate's loss and
+ * accuracy, and the weights. */
+typedef struct shared_result {
+    double loss[SHARED_STEPS], eval[2];
+    float *w;
+    size_t n;
+} shared_result;
+
+/* Adam steps with dropout on post-padded rows (one row all padding), then
+ * an evaluate, on `threads` threads. When bad_id is set, the last step's
+ * batch has an id out of range in its last row first: that step must fail
+ * with SEQNET_ERANGE and change nothing, and is then retried with the good
+ * batch. */
+static void shared_run(int pooling, int threads, int bad_id, shared_result *r)
+{
+    static int32_t ids[SHARED_STEPS][SHARED_ROWS * BIG_TIME];
+    static const int32_t lengths[SHARED_ROWS] = {BIG_TIME, 1900, 0, 777, 2401};
+    float y[SHARED_ROWS] = {1, 0, 1, 1, 0};
+    seqnet_model *m = build_big_with(pooling, 0.3, 1);
+    seqnet_trainer *t = make_trainer(m, M_POOLED, threads, SEQNET_OPTIMIZER_ADAM);
+    seqnet_context *ctx = NULL;
+    seqnet_data *d = NULL;
+    rel_rng rng = {321};
+    int step, row, i;
+    ck_assert_int_eq(seqnet_context_new(&ctx), SEQNET_OK);
+    ck_assert_int_eq(seqnet_data_new(ctx, &d), SEQNET_OK);
+    ck_assert_int_eq(seqnet_trainer_add_metric(t, 0, SEQNET_METRIC_BINARY_ACCURACY), SEQNET_OK);
+    for (step = 0; step < SHARED_STEPS; step++)
+        for (row = 0; row < SHARED_ROWS; row++)
+            for (i = 0; i < BIG_TIME; i++)
+                ids[step][row * BIG_TIME + i] =
+                    i < lengths[row] ? 1 + (int32_t)rel_below(&rng, BIG_VOCAB - 1) : 0;
+    for (step = 0; step < SHARED_STEPS; step++) {
+        ck_assert_int_eq(seqnet_data_set_tokens(d, 0, ids[step], SHARED_ROWS, BIG_TIME), SEQNET_OK);
+        ck_assert_int_eq(seqnet_data_set_targets(d, 0, y, SHARED_ROWS, 0, 1), SEQNET_OK);
+        if (bad_id && step == SHARED_STEPS - 1) {
+            size_t n0, n1;
+            float *before = all_weights(m, &n0), *after;
+            int32_t keep = ids[step][SHARED_ROWS * BIG_TIME - 7];
+            double loss = 0;
+            ids[step][SHARED_ROWS * BIG_TIME - 7] = BIG_VOCAB + 11;
+            ck_assert_int_eq(seqnet_trainer_train_batch(t, d, &loss), SEQNET_ERANGE);
+            ck_assert_msg(strstr(seqnet_errmsg(t), "6011") != NULL, "message: %s",
+                          seqnet_errmsg(t));
+            after = all_weights(m, &n1);
+            ck_assert(n0 == n1 && memcmp(before, after, n0 * sizeof *before) == 0);
+            free(before);
+            free(after);
+            ids[step][SHARED_ROWS * BIG_TIME - 7] = keep;
+        }
+        ck_assert_msg(seqnet_trainer_train_batch(t, d, &r->loss[step]) == SEQNET_OK, "%s",
+                      seqnet_errmsg(t));
+    }
+    ck_assert_int_eq(seqnet_trainer_evaluate(t, d, r->eval, 2), SEQNET_OK);
+    r->w = all_weights(m, &r->n);
+    seqnet_data_free(d);
+    seqnet_context_free(ctx);
+    seqnet_trainer_free(t);
+    seqnet_model_free(m);
+}
+
+/* The pooled embedding over long rows (Embedding -> GlobalAveragePooling1D
+ * fused, the rest small): the trainer's threads share the work of each
+ * step, the forward by samples and the backward by table rows, instead of
+ * splitting the batch. Every step's loss, evaluate and every weight are one
+ * thread's bit for bit, with dropout (a split step would draw a second
+ * slice's dropout from its own stream, and could not be), with padding and
+ * a row of padding only, and after a bad id that was refused. The same
+ * model with max pooling is split (and so differs). */
+START_TEST(shared_step_is_bit_identical_to_one_thread)
+{
+    shared_result one, many, split1, split2;
+    int threads, step;
+    shared_run(SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, 1, 0, &one);
+    for (threads = 2; threads <= 3; threads++) {
+        shared_run(SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, threads, threads == 3, &many);
+        for (step = 0; step < SHARED_STEPS; step++)
+            ck_assert_msg(many.loss[step] == one.loss[step], "%d threads, step %d: loss %.17g vs %.17g",
+                          threads, step, many.loss[step], one.loss[step]);
+        ck_assert(many.eval[0] == one.eval[0] && many.eval[1] == one.eval[1]);
+        ck_assert_uint_eq(many.n, one.n);
+        ck_assert_msg(memcmp(many.w, one.w, one.n * sizeof *one.w) == 0,
+                      "%d threads: the weights differ from one thread's", threads);
+        free(many.w);
+    }
+    printf("shared steps: losses %.6f %.6f %.6f on 1, 2 and 3 threads, bit for bit\n", one.loss[0],
+           one.loss[1], one.loss[2]);
+    shared_run(SEQNET_LAYER_GLOBAL_MAX_POOLING1D, 1, 0, &split1);
+    shared_run(SEQNET_LAYER_GLOBAL_MAX_POOLING1D, 2, 0, &split2);
+    ck_assert_msg(memcmp(split1.w, split2.w, split1.n * sizeof *split1.w) != 0,
+                  "max pooling on 2 threads gave one thread's weights: the steps were not split");
+    free(one.w);
+    free(split1.w);
+    free(split2.w);
 }
 END_TEST
 
@@ -793,6 +941,7 @@ static Suite *train_threads_suite(void)
     tcase_add_test(tc, split_evaluate_matches_one_thread);
     tcase_add_test(tc, threaded_row_update_is_bit_identical);
     tcase_add_test(tc, threaded_row_merge_matches_one_thread);
+    tcase_add_test(tc, shared_step_is_bit_identical_to_one_thread);
     tcase_add_test(tc, threaded_fit_is_deterministic_and_learns);
     tcase_add_test(tc, unsplittable_model_trains_as_on_one_thread);
     tcase_add_test(tc, error_in_a_slice_is_reported_and_leaves_nothing_behind);
