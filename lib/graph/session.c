@@ -363,7 +363,9 @@ typedef struct fused_job {
     uint8_t *row_flags;
     int32_t *scratch;   /* input_dim entries: worker w's new rows from its lo */
     int32_t input_dim, n;
+    int sorted;
     int32_t counts[SN_POOL_MAX];
+    int64_t bad[SN_POOL_MAX];
 } fused_job;
 
 static int fused_on_pool(const seqnet_session *s, const sn_tensor *ids)
@@ -380,18 +382,16 @@ static void fused_forward_job(void *arg, int worker)
         return;
     b0 = (int32_t)((int64_t)j->ids->batch * worker / j->n);
     b1 = (int32_t)((int64_t)j->ids->batch * (worker + 1) / j->n);
-    sn_embedding_avgpool_forward_range(j->emb, j->params, j->ids, j->out, b0, b1);
+    j->bad[worker] = sn_embedding_avgpool_forward_range(j->emb, j->params, j->ids, j->out, b0, b1);
 }
 
 static int fused_forward(seqnet_session *s, const sn_layer *emb, const sn_tensor *ids,
                          sn_tensor *out)
 {
     fused_job j;
-    int st;
+    int32_t w;
     if (!fused_on_pool(s, ids))
         return sn_embedding_avgpool_forward(emb, s->model->params, ids, out, &s->obj);
-    if ((st = sn_embedding_avgpool_check(emb, ids, &s->obj)) != SEQNET_OK)
-        return st;
     memset(&j, 0, sizeof j);
     j.emb = emb;
     j.params = s->model->params;
@@ -399,6 +399,9 @@ static int fused_forward(seqnet_session *s, const sn_layer *emb, const sn_tensor
     j.out = out;
     j.n = s->pool_n;
     sn_pool_run(s->pool, fused_forward_job, &j);
+    for (w = 0; w < j.n; w++) /* the first bad id in the batch's order */
+        if (j.bad[w] >= 0)
+            return sn_embedding_avgpool_bad_id(emb, ids, j.bad[w], &s->obj);
     return SEQNET_OK;
 }
 
@@ -416,7 +419,8 @@ static void fused_backward_job(void *arg, int worker)
         return;
     fused_rows_lo_hi(j, worker, &lo, &hi);
     j->counts[worker] = sn_embedding_avgpool_backward_rows(j->emb, j->d_table, j->ids, j->grad_out,
-                                                           j->row_flags, lo, hi, j->scratch + lo);
+                                                           j->row_flags, lo, hi, j->scratch + lo,
+                                                           j->sorted);
 }
 
 static int fused_backward(seqnet_session *s, const sn_layer *emb, float *grads,
@@ -443,6 +447,9 @@ static int fused_backward(seqnet_session *s, const sn_layer *emb, float *grads,
     j.row_flags = row_flags;
     j.scratch = s->row_scratch;
     j.n = s->pool_n;
+    /* With no row listed yet, every flag is clear: the threads can list
+     * their rows in ascending order, which the row update wants. */
+    j.sorted = *n_touched == 0;
     sn_pool_run(s->pool, fused_backward_job, &j);
     for (w = 0; w < j.n; w++) { /* each thread's rows, in the threads' order */
         int32_t lo, hi;

@@ -44,21 +44,17 @@ static int step_is_real(const sn_tensor *ids, int mask_zero, size_t i)
     return !mask_zero || ids->ids[i] != 0;
 }
 
-int sn_embedding_avgpool_check(const sn_layer *emb, const sn_tensor *ids, sn_object *err)
+int sn_embedding_avgpool_bad_id(const sn_layer *emb, const sn_tensor *ids, int64_t at,
+                                sn_object *err)
 {
-    size_t steps = (size_t)ids->time, n_all = (size_t)ids->batch * steps, i;
+    size_t steps = (size_t)ids->time;
     int32_t input_dim;
     int mask_zero;
     embedding_shape(emb, &input_dim, &mask_zero);
-    for (i = 0; i < n_all; i++) {
-        int32_t id = ids->ids[i];
-        if (id < 0 || id >= input_dim)
-            return sn_error(err, SEQNET_ERANGE,
-                            "layer '%s': token id %d at batch %d step %d is outside [0, %d)",
-                            emb->name, (int)id, (int)(i / steps), (int)(i % steps),
-                            (int)input_dim);
-    }
-    return SEQNET_OK;
+    return sn_error(err, SEQNET_ERANGE,
+                    "layer '%s': token id %d at batch %d step %d is outside [0, %d)", emb->name,
+                    (int)ids->ids[at], (int)((size_t)at / steps), (int)((size_t)at % steps),
+                    (int)input_dim);
 }
 
 /* 1 / (the real steps of sample b), or 0 for a sample with none. */
@@ -73,9 +69,9 @@ static float inv_length(const sn_tensor *ids, int mask_zero, size_t b)
     return n > 0 ? 1.0f / (float)n : 0.0f;
 }
 
-void sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
-                                        const sn_tensor *ids, sn_tensor *out, int32_t b0,
-                                        int32_t b1)
+int64_t sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
+                                           const sn_tensor *ids, sn_tensor *out, int32_t b0,
+                                           int32_t b1)
 {
     const float *table = params + emb->params[0].offset;
     size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t, f;
@@ -89,7 +85,15 @@ void sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params
          * stays in registers), in the same order as the unfused layers. */
         float acc_local[ACC_MAX];
         float *acc = dim <= ACC_MAX ? acc_local : o;
-        float inv = inv_length(ids, mask_zero, b);
+        float inv;
+        uint32_t bad = 0;
+        for (t = 0; t < steps; t++) /* every id of the sample, before any is read */
+            bad |= (uint32_t)ids->ids[b * steps + t] >= (uint32_t)input_dim;
+        if (bad)
+            for (t = 0; t < steps; t++)
+                if ((uint32_t)ids->ids[b * steps + t] >= (uint32_t)input_dim)
+                    return (int64_t)(b * steps + t);
+        inv = inv_length(ids, mask_zero, b);
         memset(acc, 0, dim * sizeof *acc);
         for (t = 0; t < steps; t++) {
             const float *row;
@@ -107,15 +111,14 @@ void sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params
         for (f = 0; f < dim; f++)
             o[f] = acc[f] * inv;
     }
+    return -1;
 }
 
 int sn_embedding_avgpool_forward(const sn_layer *emb, const float *params, const sn_tensor *ids,
                                  sn_tensor *out, sn_object *err)
 {
-    int st = sn_embedding_avgpool_check(emb, ids, err);
-    if (st == SEQNET_OK)
-        sn_embedding_avgpool_forward_range(emb, params, ids, out, 0, ids->batch);
-    return st;
+    int64_t bad = sn_embedding_avgpool_forward_range(emb, params, ids, out, 0, ids->batch);
+    return bad < 0 ? SEQNET_OK : sn_embedding_avgpool_bad_id(emb, ids, bad, err);
 }
 
 int sn_embedding_avgpool_backward_bound(const sn_layer *emb, const float *grad_out, int32_t batch)
@@ -136,7 +139,7 @@ int sn_embedding_avgpool_backward_bound(const sn_layer *emb, const float *grad_o
 int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                                            const sn_tensor *ids, const float *grad_out,
                                            uint8_t *row_flags, int32_t lo, int32_t hi,
-                                           int32_t *new_rows)
+                                           int32_t *new_rows, int sorted)
 {
     size_t steps = (size_t)ids->time, dim = (size_t)emb->out_shape.features, b, t0, f;
     const uint32_t span = (uint32_t)(hi - lo);
@@ -175,12 +178,22 @@ int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                 }
                 if (row_flags[row] == 0) {
                     row_flags[row] = 1;
-                    new_rows[n_new++] = row;
+                    if (!sorted)
+                        new_rows[n_new] = row;
+                    n_new++;
                     memset(d_row, 0, dim * sizeof *d_row);
                 }
                 for (f = 0; f < dim; f++)
                     d_row[f] += inv * g[f];
             }
+        }
+    }
+    if (sorted) { /* every flag in the range is new: list them in order */
+        int32_t r;
+        n_new = 0;
+        for (r = lo; r < hi; r++) { /* branch-free: flags set at random */
+            new_rows[n_new] = r;
+            n_new += row_flags[r] != 0;
         }
     }
     return n_new;
@@ -203,7 +216,7 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
     embedding_shape(emb, &input_dim, &mask_zero);
     *n_touched += sn_embedding_avgpool_backward_rows(emb, grads + emb->params[0].offset, ids,
                                                      grad_out, row_flags, 0, input_dim,
-                                                     touched + *n_touched);
+                                                     touched + *n_touched, 0);
     if (rows_finite != NULL)
         *rows_finite = (uint8_t)sn_embedding_avgpool_backward_bound(emb, grad_out, ids->batch);
     return SEQNET_OK;

@@ -209,20 +209,25 @@ int sn_embedding_avgpool_backward(const sn_layer *emb, float *grads, const sn_te
                                   const float *grad_out, uint8_t *row_flags, int32_t *touched,
                                   int32_t *n_touched, uint8_t *rows_finite, sn_object *err);
 /* The same work in parts that threads can share (the executor does, given
- * a pool): check the ids once; the forward of samples [b0, b1); the
- * backward of the table rows in [lo, hi) only, which scans every step in
+ * a pool). forward_range: the samples [b0, b1), each checked for ids out of
+ * range before it is read; returns -1, or the flat index of the first bad id
+ * (the samples before it are done), which bad_id turns into the error.
+ * backward_rows: the table rows in [lo, hi) only; it scans every step in
  * the batch's order and so sums each row's terms in the order of the whole
- * (bit-identical however the rows are divided); it lists the rows it
- * flagged first in new_rows and returns their count. backward_bound: the
- * rows_finite flag of the whole batch (SN_ROWS_FINITE_BOUND). */
-int sn_embedding_avgpool_check(const sn_layer *emb, const sn_tensor *ids, sn_object *err);
-void sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
-                                        const sn_tensor *ids, sn_tensor *out, int32_t b0,
-                                        int32_t b1);
+ * (bit-identical however the rows are divided). It lists the rows it
+ * flagged first in new_rows and returns their count: in the order first
+ * seen, or ascending when sorted is set, which needs every flag in [lo, hi)
+ * clear on entry. backward_bound: the rows_finite flag of the whole batch
+ * (SN_ROWS_FINITE_BOUND). */
+int64_t sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
+                                           const sn_tensor *ids, sn_tensor *out, int32_t b0,
+                                           int32_t b1);
+int sn_embedding_avgpool_bad_id(const sn_layer *emb, const sn_tensor *ids, int64_t at,
+                                sn_object *err);
 int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                                            const sn_tensor *ids, const float *grad_out,
                                            uint8_t *row_flags, int32_t lo, int32_t hi,
-                                           int32_t *new_rows);
+                                           int32_t *new_rows, int sorted);
 int sn_embedding_avgpool_backward_bound(const sn_layer *emb, const float *grad_out,
                                         int32_t batch);
 

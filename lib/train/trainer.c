@@ -748,9 +748,29 @@ static void clear_flags(const seqnet_model *m, uint8_t **row_flags, int32_t **to
     }
 }
 
+/* One thread's share of clearing a layer's flags: a part of its list. */
+static void clear_job(void *arg, int worker)
+{
+    seqnet_trainer *t = arg;
+    int32_t l = t->job_layer, n = t->n_touched[l], i;
+    int32_t lo = (int32_t)((int64_t)n * worker / t->threads);
+    int32_t hi = (int32_t)((int64_t)n * (worker + 1) / t->threads);
+    if (worker >= t->threads)
+        return;
+    for (i = lo; i < hi; i++)
+        t->row_flags[l][t->touched[l][i]] = 0;
+}
+
 static void clear_sparse_flags(seqnet_trainer *t)
 {
-    int32_t k;
+    int32_t k, l;
+    if (t->pool != NULL && t->threads > 1)
+        for (l = 0; l < t->model->n_layers; l++)
+            if (t->row_flags[l] != NULL && t->n_touched[l] >= SN_ROWS_FOR_THREADS) {
+                t->job_layer = l;
+                sn_pool_run(t->pool, clear_job, t);
+                t->n_touched[l] = 0;
+            }
     clear_flags(t->model, t->row_flags, t->touched, t->n_touched);
     for (k = 1; k < t->n_shards; k++)
         if (t->shards[k].row_flags != NULL)
@@ -771,8 +791,13 @@ static void sort_touched(seqnet_trainer *t, int32_t l, int64_t n_rows)
     const uint8_t *flags = t->row_flags[l];
     int32_t *rows = t->touched[l], n = 0;
     int64_t r;
+    int32_t i;
     if (flags == NULL || (int64_t)t->n_touched[l] * 64 < n_rows)
         return;
+    for (i = 1; i < t->n_touched[l] && rows[i - 1] < rows[i]; i++)
+        ;
+    if (i >= t->n_touched[l])
+        return; /* listed in order already (the fused backward on threads) */
     for (r = 0; r < n_rows; r++) { /* branch-free: 40% of flags set at random */
         rows[n] = (int32_t)r;
         n += flags[r] != 0;
