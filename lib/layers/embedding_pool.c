@@ -26,6 +26,15 @@
 #define PREFETCH_W(p) ((void)(p))
 #endif
 #define AHEAD 12
+
+/* The row sums vectorize: build them for AVX2 too, picked at load time
+ * (the same IEEE additions either way, no FMA, so results do not depend on
+ * the CPU). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && defined(__linux__)
+#define SN_EP_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SN_EP_CLONES
+#endif
 #define ACC_MAX 512
 
 /* Options of the Embedding (validated when it was built). */
@@ -69,6 +78,7 @@ static float inv_length(const sn_tensor *ids, int mask_zero, size_t b)
     return n > 0 ? 1.0f / (float)n : 0.0f;
 }
 
+SN_EP_CLONES
 int64_t sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *params,
                                            const sn_tensor *ids, sn_tensor *out, int32_t b0,
                                            int32_t b1)
@@ -136,6 +146,7 @@ int sn_embedding_avgpool_backward_bound(const sn_layer *emb, const float *grad_o
  * a branch, then scattered with the prefetch running ahead of the picks. */
 #define PICK 256
 
+SN_EP_CLONES
 int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                                            const sn_tensor *ids, const float *grad_out,
                                            uint8_t *row_flags, int32_t lo, int32_t hi,
@@ -148,10 +159,15 @@ int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
 
     embedding_shape(emb, &input_dim, &mask_zero);
     for (b = 0; b < (size_t)ids->batch; b++) {
-        const float *g = grad_out + b * dim;
         const int32_t *sid = ids->ids + b * steps;
         const uint8_t *smask = ids->mask != NULL ? ids->mask + b * steps : NULL;
-        float inv = inv_length(ids, mask_zero, b);
+        const float inv = inv_length(ids, mask_zero, b), *g = grad_out + b * dim;
+        /* Each use of a row in this sample adds inv * g: the products once. */
+        float ig_local[ACC_MAX];
+        const float *ig = ig_local;
+        if (dim <= ACC_MAX)
+            for (f = 0; f < dim; f++)
+                ig_local[f] = inv * g[f];
         for (t0 = 0; t0 < steps; t0 += PICK) {
             int32_t pick[PICK];
             size_t end = steps - t0 < PICK ? steps : t0 + PICK, t, n = 0, k;
@@ -176,15 +192,26 @@ int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                     PREFETCH_W(next);
                     PREFETCH_W(next + dim - 1);
                 }
+                if (dim > ACC_MAX) {
+                    if (row_flags[row] == 0)
+                        memset(d_row, 0, dim * sizeof *d_row);
+                    for (f = 0; f < dim; f++)
+                        d_row[f] += inv * g[f];
+                } else if (row_flags[row] == 0) {
+                    /* the unfused sum starts from zero: 0 + x, not x,
+                     * so that a -0 term gives +0 as there */
+                    for (f = 0; f < dim; f++)
+                        d_row[f] = 0.0f + ig[f];
+                } else {
+                    for (f = 0; f < dim; f++)
+                        d_row[f] += ig[f];
+                }
                 if (row_flags[row] == 0) {
                     row_flags[row] = 1;
                     if (!sorted)
                         new_rows[n_new] = row;
                     n_new++;
-                    memset(d_row, 0, dim * sizeof *d_row);
                 }
-                for (f = 0; f < dim; f++)
-                    d_row[f] += inv * g[f];
             }
         }
     }
