@@ -582,8 +582,9 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
     const __m256 eps = _mm256_set1_ps((float)o->epsilon);
     const __m256 zero = _mm256_setzero_ps();
     const __m256 alpha_now = _mm256_set1_ps((float)o->step_lr);
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i expo = _mm256_set1_epi32(0x7f800000);
+    const int32_t tail_at = width % 8 != 0 ? width - 8 : -1;
+    __m256 tp = _mm256_setzero_ps(), tm = tp, tv = tp;
     float *mo = o->slot[0], *ve = o->slot[1];
     __m256i bad = _mm256_setzero_si256();
     int32_t i, j;
@@ -595,15 +596,29 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
         if (rows != NULL && i + SN_ROWS_AHEAD < n_rows)
             prefetch_row(o, params, grads, offset + (int64_t)rows[i + SN_ROWS_AHEAD] * width,
                          width);
+        /* A last partial group is the row's last 8 columns, loaded before
+         * anything of the row is stored: the columns it shares with the
+         * group before it are then computed twice from the same values,
+         * to the same results. (Loaded after that group's store, a load
+         * that half overlaps a store in flight waits for it.) */
+        if (tail_at >= 0) {
+            tp = _mm256_loadu_ps(params + k + tail_at);
+            tm = _mm256_loadu_ps(mo + k + tail_at);
+            tv = _mm256_loadu_ps(ve + k + tail_at);
+        }
         for (j = 0; j < width; j += 8) {
-            /* A last partial group is the row's last 8 columns; the lanes
-             * an earlier group already updated keep their stored values
-             * (masked stores are slow on some CPUs, so none are used). */
-            int32_t at = j + 8 <= width ? j : width - 8;
-            __m256 done = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(j - at), lane));
+            int32_t at = j + 8 <= width ? j : tail_at;
             float *pp = params + k + at, *pm = mo + k + at, *pv = ve + k + at;
-            __m256 p0 = _mm256_loadu_ps(pp), m0 = _mm256_loadu_ps(pm), v0 = _mm256_loadu_ps(pv);
-            __m256 p = p0, m = m0, v = v0;
+            __m256 p, m, v;
+            if (at == j) {
+                p = _mm256_loadu_ps(pp);
+                m = _mm256_loadu_ps(pm);
+                v = _mm256_loadu_ps(pv);
+            } else {
+                p = tp;
+                m = tm;
+                v = tv;
+            }
             for (s = from + 1; s < last; s++) { /* replayed steps: gradient 0 */
                 __m256 a = _mm256_set1_ps((float)o->step_lr_ring[s % SN_OPTIM_RING]);
                 m = _mm256_add_ps(m, _mm256_mul_ps(_mm256_sub_ps(zero, m), c1));
@@ -618,9 +633,6 @@ adam_rows_avx2(const sn_optim *o, float *params, const float *grads, int64_t off
                 p = _mm256_sub_ps(p, _mm256_div_ps(_mm256_mul_ps(m, alpha_now),
                                                    _mm256_add_ps(_mm256_sqrt_ps(v), eps)));
             }
-            p = _mm256_blendv_ps(p, p0, done);
-            m = _mm256_blendv_ps(m, m0, done);
-            v = _mm256_blendv_ps(v, v0, done);
             bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(p), expo), expo));
             bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(m), expo), expo));
             bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), expo), expo));
