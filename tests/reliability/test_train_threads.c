@@ -830,7 +830,11 @@ static void fa_free(void *user, void *ptr, size_t size)
 /* Build a model and a 3-thread trainer through the failing allocator and
  * take three steps; returns the first status that was not OK (or OK), and
  * whether the steps that met a failure trained once retried. */
-static int alloc_scenario(fail_alloc *f, int *retried_ok)
+/* pooled: Embedding -> GlobalAveragePooling1D -> Dense over rows of
+ * LONG_TIME ids (its steps share their work on the threads); otherwise
+ * Embedding -> GRU -> Dense over TIME (its steps are split). */
+#define LONG_TIME 400
+static int alloc_scenario(fail_alloc *f, int *retried_ok, int pooled)
 {
     seqnet_context *ctx = NULL;
     seqnet_graph *g = NULL;
@@ -838,13 +842,13 @@ static int alloc_scenario(fail_alloc *f, int *retried_ok)
     seqnet_model *m = NULL;
     seqnet_trainer *t = NULL;
     seqnet_data *d = NULL;
-    static int32_t ids[12 * TIME];
+    static int32_t ids[12 * LONG_TIME];
     static float y[12];
-    int32_t in, x, i;
+    int32_t in, x, i, time = pooled ? LONG_TIME : TIME;
     int st, step;
     double loss;
     *retried_ok = 1;
-    for (i = 0; i < 12 * TIME; i++)
+    for (i = 0; i < 12 * time; i++)
         ids[i] = (i * 7) % VOCAB;
     for (i = 0; i < 12; i++)
         y[i] = (float)(i & 1);
@@ -858,14 +862,18 @@ static int alloc_scenario(fail_alloc *f, int *retried_ok)
     } while (0)
     TRY(seqnet_graph_new(ctx, &g));
     TRY(seqnet_options_new(ctx, &o));
-    TRY(seqnet_graph_input_tokens(g, TIME, "ids", &in));
+    TRY(seqnet_graph_input_tokens(g, time, "ids", &in));
     TRY(seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, VOCAB));
     TRY(seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4));
     TRY(seqnet_options_set_int(o, SEQNET_OPT_MASK_ZERO, 1));
     TRY(rel_add(g, o, SEQNET_LAYER_EMBEDDING, in, NULL, &x));
-    TRY(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3));
-    TRY(seqnet_options_set_int(o, SEQNET_OPT_RETURN_SEQUENCES, 0));
-    TRY(rel_add(g, o, SEQNET_LAYER_GRU, x, NULL, &x));
+    if (pooled) {
+        TRY(rel_add(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, x, NULL, &x));
+    } else {
+        TRY(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3));
+        TRY(seqnet_options_set_int(o, SEQNET_OPT_RETURN_SEQUENCES, 0));
+        TRY(rel_add(g, o, SEQNET_LAYER_GRU, x, NULL, &x));
+    }
     TRY(seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1));
     TRY(seqnet_options_set_string(o, SEQNET_OPT_ACTIVATION, "sigmoid"));
     TRY(rel_add(g, o, SEQNET_LAYER_DENSE, x, NULL, &x));
@@ -874,7 +882,7 @@ static int alloc_scenario(fail_alloc *f, int *retried_ok)
     TRY(seqnet_trainer_set_loss(t, 0, SEQNET_LOSS_BINARY_CROSSENTROPY));
     TRY(seqnet_trainer_set_param(t, SEQNET_TRAIN_THREADS, 3));
     TRY(seqnet_data_new(ctx, &d));
-    TRY(seqnet_data_set_tokens(d, 0, ids, 12, TIME));
+    TRY(seqnet_data_set_tokens(d, 0, ids, 12, time));
     TRY(seqnet_data_set_targets(d, 0, y, 12, 0, 1));
     for (step = 0; step < 3; step++) {
         st = seqnet_trainer_train_batch(t, d, &loss);
@@ -901,14 +909,14 @@ done:
     return st;
 }
 
-START_TEST(allocation_failures_with_threads_report_enomem_without_leaks)
+static void alloc_sweep(int pooled)
 {
     fail_alloc f;
     long total, n;
     int retried_ok;
     memset(&f, 0, sizeof f);
     pthread_mutex_init(&f.mu, NULL);
-    ck_assert_int_eq(alloc_scenario(&f, &retried_ok), SEQNET_OK);
+    ck_assert_int_eq(alloc_scenario(&f, &retried_ok, pooled), SEQNET_OK);
     ck_assert_int_eq(f.live, 0);
     total = f.count;
     ck_assert(total > 20);
@@ -918,15 +926,22 @@ START_TEST(allocation_failures_with_threads_report_enomem_without_leaks)
         f.fail_at = n;
         f.live = 0;
         f.failed = 0;
-        st = alloc_scenario(&f, &retried_ok);
+        st = alloc_scenario(&f, &retried_ok, pooled);
         ck_assert_msg(f.live == 0, "failing allocation %ld of %ld: %ld blocks leaked", n, total,
                       f.live);
         ck_assert_msg(f.failed ? st == SEQNET_ENOMEM : st == SEQNET_OK,
                       "failing allocation %ld of %ld: status %d", n, total, st);
         ck_assert_msg(retried_ok, "failing allocation %ld: the retried step failed", n);
     }
-    printf("allocation failures with 3 training threads: %ld allocations swept\n", total);
+    printf("allocation failures with 3 training threads (%s): %ld allocations swept\n",
+           pooled ? "shared pooled steps" : "split steps", total);
     pthread_mutex_destroy(&f.mu);
+}
+
+START_TEST(allocation_failures_with_threads_report_enomem_without_leaks)
+{
+    alloc_sweep(0);
+    alloc_sweep(1);
 }
 END_TEST
 
