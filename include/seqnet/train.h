@@ -108,6 +108,15 @@ enum seqnet_train_param {
      * up to rounding: results are deterministic for a given N, but not
      * bit-identical to N = 1. Dropout draws from one stream per slice.
      *
+     * A model whose sequence work is all in Embedding layers read only by
+     * a GlobalAveragePooling1D (the pooled-embedding model), and outweighs
+     * its other layers' weights, is not split: each step shares its work
+     * instead, the embedding's lookup
+     * and mean by samples, its gradient and the row update by table rows,
+     * and the rest on the calling thread. Its results, dropout included,
+     * are then those of one thread, bit for bit; evaluate shares its
+     * batches the same way.
+     *
      * Steps stay on one thread when splitting would change what is
      * computed: models with BatchNormalization (batch statistics) or a
      * stateful recurrent layer (state per batch row), MEAN reduction over
