@@ -134,11 +134,13 @@ static int embedding_forward(sn_exec *e)
                             (int)(i % (size_t)in->time), (int)c->input_dim);
     }
     /* Rows of a large table are cache misses: ask for them some way
-     * ahead (first and last byte of the row). */
+     * ahead (every cache line of the row: 16 floats apart, and the last). */
     for (i = 0; i < n; i++) {
         if (i + EMB_AHEAD < n) {
             const float *next = table + (size_t)in->ids[i + EMB_AHEAD] * dim;
-            EMB_PREFETCH(next, 0);
+            size_t f;
+            for (f = 0; f < dim; f += 16)
+                EMB_PREFETCH(next + f, 0);
             EMB_PREFETCH(next + dim - 1, 0);
         }
         memcpy(out->x + i * dim, table + (size_t)in->ids[i] * dim, dim * sizeof *out->x);
@@ -175,7 +177,9 @@ static int embedding_backward(sn_exec *e)
         int32_t row = in->ids[i]; /* validated by forward */
         if (i + EMB_AHEAD < n) {
             int32_t ahead = in->ids[i + EMB_AHEAD];
-            EMB_PREFETCH(d_table + (size_t)ahead * dim, 1);
+            size_t f;
+            for (f = 0; f < dim; f += 16)
+                EMB_PREFETCH(d_table + (size_t)ahead * dim + f, 1);
             EMB_PREFETCH(d_table + (size_t)ahead * dim + dim - 1, 1);
             EMB_PREFETCH(e->row_flags + ahead, 1);
         }

@@ -107,9 +107,10 @@ int64_t sn_embedding_avgpool_forward_range(const sn_layer *emb, const float *par
         memset(acc, 0, dim * sizeof *acc);
         for (t = 0; t < steps; t++) {
             const float *row;
-            if (t + AHEAD < steps) { /* a row spans two or three cache lines */
+            if (t + AHEAD < steps) { /* a row of 30 floats spans two or three lines */
                 const float *next = table + (size_t)ids->ids[b * steps + t + AHEAD] * dim;
-                PREFETCH(next);
+                for (f = 0; f < dim; f += 16) /* every cache line of the row */
+                    PREFETCH(next + f);
                 PREFETCH(next + dim - 1);
             }
             if (!step_is_real(ids, mask_zero, b * steps + t))
@@ -189,7 +190,8 @@ int32_t sn_embedding_avgpool_backward_rows(const sn_layer *emb, float *d_table,
                 float *d_row = d_table + (size_t)row * dim;
                 if (k + AHEAD < n) {
                     float *next = d_table + (size_t)pick[k + AHEAD] * dim;
-                    PREFETCH_W(next);
+                    for (f = 0; f < dim; f += 16) /* every cache line of the row */
+                        PREFETCH_W(next + f);
                     PREFETCH_W(next + dim - 1);
                 }
                 if (dim > ACC_MAX) {

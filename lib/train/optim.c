@@ -537,22 +537,26 @@ void sn_optim_restore_range(sn_optim *o, float *params, int64_t offset, int64_t 
 #define SN_ROWS_AHEAD 64
 #endif
 
-/* Ask for row k (width floats) in every array a row update touches: its
- * first and its last cache line (a row of 30 floats spans two or three). */
+/* Ask for row k (width floats) in every array a row update touches: all
+ * its cache lines (a row of 30 floats spans two or three). */
 SN_INLINE void prefetch_row(const sn_optim *o, const float *params, const float *grads,
                             int64_t k, int32_t width)
 {
-    int64_t kl = k + width - 1;
+    int64_t kl = k + width - 1, f;
     int q;
-    SN_PREFETCH_W(params + k);
+    /* 16 floats apart, and the last: every line of the row */
+    for (f = k; f < kl; f += 16) {
+        SN_PREFETCH_W(params + f);
+        SN_PREFETCH(grads + f);
+        for (q = 0; q < 2; q++)
+            if (o->slot[q] != NULL)
+                SN_PREFETCH_W(o->slot[q] + f);
+    }
     SN_PREFETCH_W(params + kl);
-    SN_PREFETCH(grads + k);
     SN_PREFETCH(grads + kl);
     for (q = 0; q < 2; q++)
-        if (o->slot[q] != NULL) {
-            SN_PREFETCH_W(o->slot[q] + k);
+        if (o->slot[q] != NULL)
             SN_PREFETCH_W(o->slot[q] + kl);
-        }
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
