@@ -97,11 +97,11 @@ def vectorize(texts, maxlen=None):
 # models
 
 
-def build_model(kind, vocab, length=None, mask_zero=None):
+def build_model(kind, vocab, length=None, mask_zero=None, threads=None):
     """The named model, compiled (Adam, binary cross-entropy, accuracy).
     length: the padded review length (None: any length). mask_zero: None
     for each model's default (off for the course's models, on for the
-    recurrent ones)."""
+    recurrent ones). threads: training threads (None: one)."""
     if kind not in MODELS:
         raise ValueError("unknown model %r (one of %s)" % (kind, ", ".join(MODELS)))
     tokens = seqnet.Input(shape=(length,), dtype="int32", name="tokens")
@@ -130,7 +130,8 @@ def build_model(kind, vocab, length=None, mask_zero=None):
              else layers.Bidirectional(layers.LSTM(32))(x))
     out = layers.Dense(1, activation="sigmoid", name="positive")(x)
     model = seqnet.Model(tokens, out, name=kind)
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
+                  threads=threads)
     return model
 
 
@@ -222,6 +223,9 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, default=None,
                     help="stop training at the end of the epoch that passes this many "
                          "minutes (Ctrl-C does the same); the test set is still evaluated")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="training threads (seqnet's SEQNET_TRAIN_THREADS; default 1; "
+                         "set OPENBLAS_NUM_THREADS=1 with it)")
     ap.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                     help="1: progress bar, 2: a line per epoch (default: 1 on a terminal)")
     args = ap.parse_args(argv)
@@ -251,7 +255,7 @@ def main(argv=None):
     train_seed = args.seed if args.train_seed is None else args.train_seed
     seqnet.set_seed(train_seed)
     model = build_model(args.model, vocab, x.shape[1],
-                        mask_zero=True if args.mask_zero else None)
+                        mask_zero=True if args.mask_zero else None, threads=args.threads)
     model.summary()
 
     t0 = time.time()

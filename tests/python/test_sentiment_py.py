@@ -177,6 +177,15 @@ def inception_learns_synthetic_sentiment():
 
 
 @test
+def training_threads_option():
+    # --threads / build_model(threads=): the pooled model's steps are shared
+    # by the threads, so two threads give one thread's results exactly.
+    one = check_learns("pooled", 40, 0.9)
+    two = check_learns("pooled", 40, 0.9, threads=2)
+    assert one == two, (one, two)
+
+
+@test
 def bilstm_learns_synthetic_sentiment():
     check_learns("bilstm", 8, 0.9)
 
