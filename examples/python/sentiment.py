@@ -53,6 +53,7 @@ DEFAULT_DATA = os.path.join(HERE, "..", "..", "data", "imdb", "reviews.json")
 
 MODELS = ("pooled", "inception", "lstm", "bilstm")
 PUBLISHED = {"pooled": 0.875, "inception": 0.879}
+DROPOUT = {"pooled": 0.5, "inception": 0.3}     # the rate of the two Dropout layers
 RECURRENT_MAXLEN = 400
 
 
@@ -97,20 +98,25 @@ def vectorize(texts, maxlen=None):
 # models
 
 
-def build_model(kind, vocab, length=None, mask_zero=None, threads=None):
+def build_model(kind, vocab, length=None, mask_zero=None, threads=None, dropout=None,
+                learning_rate=0.001):
     """The named model, compiled (Adam, binary cross-entropy, accuracy).
     length: the padded review length (None: any length). mask_zero: None
     for each model's default (off for the course's models, on for the
-    recurrent ones). threads: training threads (None: one)."""
+    recurrent ones). threads: training threads (None: one). dropout: the
+    rate of the course models' two Dropout layers (None: 0.5 pooled, 0.3
+    inception). learning_rate: Adam's."""
     if kind not in MODELS:
         raise ValueError("unknown model %r (one of %s)" % (kind, ", ".join(MODELS)))
+    if dropout is None:
+        dropout = DROPOUT.get(kind, 0.0)
     tokens = seqnet.Input(shape=(length,), dtype="int32", name="tokens")
     if kind == "pooled":
         x = layers.Embedding(vocab, 30, mask_zero=bool(mask_zero))(tokens)
         x = layers.GlobalAveragePooling1D()(x)
-        x = layers.Dropout(0.5)(x)
+        x = layers.Dropout(dropout)(x)
         x = layers.Dense(20, activation="relu")(x)
-        x = layers.Dropout(0.5)(x)
+        x = layers.Dropout(dropout)(x)
     elif kind == "inception":
         if mask_zero:
             raise ValueError("the inception model has no mask: Conv1D refuses one")
@@ -120,9 +126,9 @@ def build_model(kind, vocab, length=None, mask_zero=None, threads=None):
             c = layers.Conv1D(50, k, padding="same", activation="relu")(emb)
             branches.append(layers.GlobalAveragePooling1D()(c))
         x = layers.Concatenate()(branches)
-        x = layers.Dropout(0.3)(x)
+        x = layers.Dropout(dropout)(x)
         x = layers.Dense(50, activation="relu")(x)
-        x = layers.Dropout(0.3)(x)
+        x = layers.Dropout(dropout)(x)
     else:
         x = layers.Embedding(vocab, 32, mask_zero=True if mask_zero is None
                              else bool(mask_zero))(tokens)
@@ -130,8 +136,8 @@ def build_model(kind, vocab, length=None, mask_zero=None, threads=None):
              else layers.Bidirectional(layers.LSTM(32))(x))
     out = layers.Dense(1, activation="sigmoid", name="positive")(x)
     model = seqnet.Model(tokens, out, name=kind)
-    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"],
-                  threads=threads)
+    model.compile(optimizer=seqnet.optimizers.Adam(learning_rate=learning_rate),
+                  loss="binary_crossentropy", metrics=["accuracy"], threads=threads)
     return model
 
 
@@ -226,6 +232,11 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="training threads (seqnet's SEQNET_TRAIN_THREADS; default 1; "
                          "set OPENBLAS_NUM_THREADS=1 with it)")
+    ap.add_argument("--dropout", type=float, default=None,
+                    help="rate of the pooled and inception models' two Dropout layers "
+                         "(default: 0.5 pooled, 0.3 inception)")
+    ap.add_argument("--lr", type=float, default=0.001, help="Adam's learning rate")
+    ap.add_argument("--batch-size", type=int, default=64, help="batch size (default 64)")
     ap.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                     help="1: progress bar, 2: a line per epoch (default: 1 on a terminal)")
     args = ap.parse_args(argv)
@@ -255,7 +266,8 @@ def main(argv=None):
     train_seed = args.seed if args.train_seed is None else args.train_seed
     seqnet.set_seed(train_seed)
     model = build_model(args.model, vocab, x.shape[1],
-                        mask_zero=True if args.mask_zero else None, threads=args.threads)
+                        mask_zero=True if args.mask_zero else None, threads=args.threads,
+                        dropout=args.dropout, learning_rate=args.lr)
     model.summary()
 
     t0 = time.time()
@@ -263,7 +275,8 @@ def main(argv=None):
     handlers = {sig: signal.signal(sig, asked.ask) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         history, best_epoch, best_val = train(model, x_train, y_train, x_val, y_val, epochs,
-                                              train_seed, args.patience, verbose, 64, [asked])
+                                              train_seed, args.patience, verbose,
+                                              args.batch_size, [asked])
     except Aborted as exc:
         sys.exit("sentiment.py: %s" % exc)
     finally:
@@ -279,9 +292,11 @@ def main(argv=None):
     note = "" if published is None or args.full else " (course: %.3f)" % published
     print("test loss %.4f, test accuracy %.4f%s" % (loss, accuracy, note))
     print("RESULT model=%s full=%d mask_zero=%d maxlen=%d seed=%d train_seed=%d epochs=%d "
-          "best_epoch=%d val_acc=%.4f test_acc=%.4f seconds=%.0f"
+          "best_epoch=%d val_acc=%.4f test_acc=%.4f seconds=%.0f dropout=%g lr=%g batch=%d"
           % (args.model, int(args.full), int(args.mask_zero or args.model in ("lstm", "bilstm")),
-             x.shape[1], args.seed, train_seed, ran, best_epoch, best_val, accuracy, seconds))
+             x.shape[1], args.seed, train_seed, ran, best_epoch, best_val, accuracy, seconds,
+             DROPOUT.get(args.model, 0.0) if args.dropout is None else args.dropout,
+             args.lr, args.batch_size))
 
     scores = np.asarray(model.predict(x_test[:3])).reshape(-1)
     for text, label, p in zip(texts[b:b + 3], y_test[:3], scores):

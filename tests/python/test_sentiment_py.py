@@ -113,6 +113,28 @@ def recurrent_models_build():
 
 
 @test
+def dropout_and_learning_rate_options():
+    # --dropout sets both Dropout layers of the course's models; the default
+    # rates are 0.5 (pooled) and 0.3 (inception).
+    def rates(model):
+        return [L.rate for L in model.layers if type(L).__name__ == "Dropout"]
+    assert rates(sentiment.build_model("pooled", 100, 10)) == [0.5, 0.5]
+    assert rates(sentiment.build_model("inception", 100, 10)) == [0.3, 0.3]
+    assert rates(sentiment.build_model("inception", 100, 10, dropout=0.45)) == [0.45, 0.45]
+    # --lr is Adam's step: on the first step Adam moves every weight with a
+    # gradient by almost exactly the learning rate (m / sqrt(v) = sign(g)).
+    x = np.array([[1, 2, 3, 0], [4, 5, 0, 0]], dtype=np.int32)
+    y = np.array([1.0, 0.0], dtype=np.float32)
+    for lr in (0.001, 0.02):
+        seqnet.set_seed(5)
+        model = sentiment.build_model("pooled", 10, 4, dropout=0.0, learning_rate=lr)
+        before = [w.copy() for w in model.get_weights()]
+        model.train_on_batch(x, y)
+        bias_step = abs(float(model.get_weights()[-1][0] - before[-1][0]))
+        assert abs(bias_step - lr) < 1e-3 * lr, (lr, bias_step)
+
+
+@test
 def protocol_split_tokenizer_and_post_padding():
     with tempfile.TemporaryDirectory() as tmp:
         path = corpus_file(tmp, 100, 5)
@@ -198,12 +220,13 @@ def the_program_runs_end_to_end():
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             rc = sentiment.main(["--data", path, "--model", "lstm", "--epochs", "12",
-                                 "--patience", "4", "--seed", "4", "--verbose", "1"])
+                                 "--patience", "4", "--seed", "4", "--verbose", "1",
+                                 "--lr", "0.002", "--batch-size", "32"])
     text = out.getvalue()
     assert rc == 0
     assert "Total params:" in text and "lstm (LSTM)" in text, text
     assert "[==============================]" in text, text          # the progress bar
-    m = re.search(r"RESULT model=lstm .*test_acc=([0-9.]+)", text)
+    m = re.search(r"RESULT model=lstm .*test_acc=([0-9.]+) .* lr=0.002 batch=32", text)
     assert m, text
     assert float(m.group(1)) > 0.8, text
 
