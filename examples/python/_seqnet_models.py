@@ -520,9 +520,12 @@ class Callback:
 
 class EarlyStopping(Callback):
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, mode="auto",
-                 restore_best_weights=False):
+                 restore_best_weights=False, start_from_epoch=0):
         self.monitor, self.min_delta, self.patience = monitor, abs(min_delta), patience
         self.mode = mode
+        # Keras 2.11: the first start_from_epoch epochs are a warm-up that is
+        # neither monitored nor counted (no best, no wait, no stop)
+        self.start_from_epoch = int(start_from_epoch)
         self.restore_best_weights = restore_best_weights
         self.best = None
         self.wait = 0
@@ -537,7 +540,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
-        if value is None:
+        if value is None or epoch < self.start_from_epoch:
             return
         if self.best is None or self._better(value, self.best):
             self.best, self.wait = value, 0

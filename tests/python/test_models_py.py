@@ -182,6 +182,25 @@ def early_stopping_counts_patience_as_keras_does():
                 break
         assert stopped == stop_at, (patience, stopped)
         assert m.weights == "weights of epoch 1", m.weights
+    # start_from_epoch: a warm-up neither monitored nor counted. A plateau at
+    # the start (epochs 0-3) would stop patience 3 at epoch 3; with a warm-up
+    # of 3 epochs monitoring starts at epoch 3 and training goes on.
+    plateau = [0.5, 0.5, 0.5, 0.5, 0.7, 0.8, 0.79, 0.78, 0.77, 0.76]
+    for start, stop_at, best in ((0, 3, 0), (3, 8, 5), (6, 9, 6)):
+        m = FakeModel()
+        cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy", patience=3,
+                                            restore_best_weights=True,
+                                            start_from_epoch=start)
+        cb.model = m
+        stopped = None
+        for epoch, value in enumerate(plateau):
+            m.weights = "weights of epoch %d" % epoch
+            cb.on_epoch_end(epoch, {"val_accuracy": value})
+            if m.stop_training:
+                stopped = epoch
+                break
+        assert stopped == stop_at, (start, stopped)
+        assert m.weights == "weights of epoch %d" % best, (start, m.weights)
 
 
 @test
