@@ -84,9 +84,22 @@ static void group_digits(int64_t v, char *out, size_t size)
     out[o] = '\0';
 }
 
-static void shape_text(const sn_shape *s, char *out, size_t size)
+/* Keras's shapes: a token input has no feature axis, (None, 2332), and an
+ * input layer's shape is a list of one, [(None, 2332)]. */
+static void shape_text(const sn_shape *s, int is_input, char *out, size_t size)
 {
-    if (s->time == SN_TIME_VECTOR)
+    if (is_input) {
+        char inner[96];
+        if (s->is_tokens) {
+            if (s->time == SN_TIME_VARIABLE)
+                snprintf(inner, sizeof inner, "(None, None)");
+            else
+                snprintf(inner, sizeof inner, "(None, %d)", (int)s->time);
+        } else {
+            shape_text(s, 0, inner, sizeof inner);
+        }
+        snprintf(out, size, "[%s]", inner);
+    } else if (s->time == SN_TIME_VECTOR)
         snprintf(out, size, "(None, %d)", (int)s->features);
     else if (s->time == SN_TIME_VARIABLE)
         snprintf(out, size, "(None, None, %d)", (int)s->features);
@@ -130,7 +143,7 @@ SEQNET_API int seqnet_model_summary(const seqnet_model *model, char **out)
         snprintf(cell, sizeof cell, " %s (%s)", L->name,
                  L->ops != NULL ? L->ops->class_name : "InputLayer");
         sb_field(&b, cell, W_NAME);
-        shape_text(&L->out_shape, cell, sizeof cell);
+        shape_text(&L->out_shape, L->ops == NULL, cell, sizeof cell);
         sb_field(&b, cell, W_SHAPE);
         snprintf(num, sizeof num, "%lld", (long long)count);
         sb_field(&b, num, W_PARAMS);

@@ -57,6 +57,67 @@ static seqnet_model *course_model(seqnet_context *ctx, int32_t vocab, int32_t ti
     return m;
 }
 
+/* A functional summary lists the inputs with Keras's shapes: token ids
+ * without a feature axis, and each input layer's shape as a list of one. */
+START_TEST(functional_summary_shows_keras_input_shapes)
+{
+    seqnet_context *ctx = ctx_new(1);
+    seqnet_graph *g = NULL;
+    seqnet_options *o = NULL;
+    seqnet_model *m = NULL;
+    int32_t ids, series, any, feats, a, b, c, parts[3], out, ins[4];
+    char *summary = NULL;
+    ck_assert_int_eq(seqnet_graph_new(ctx, &g), SEQNET_OK);
+    ck_assert_int_eq(seqnet_options_new(ctx, &o), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, 7, "ids", &ids), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_tokens(g, 0, "any_length", &any), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_sequence(g, 5, 2, "series", &series), SEQNET_OK);
+    ck_assert_int_eq(seqnet_graph_input_vector(g, 8, "features", &feats), SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, 10);
+    seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_EMBEDDING, ids, &a), SEQNET_OK);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, a, &a), SEQNET_OK);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_GLOBAL_MAX_POOLING1D, series, &b), SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_UNITS, 3);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_DENSE, feats, &c), SEQNET_OK);
+    parts[0] = a;
+    parts[1] = b;
+    parts[2] = c;
+    ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_CONCATENATE, NULL, parts, 3, NULL, &out),
+                     SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_INPUT_DIM, 10);
+    seqnet_options_set_int(o, SEQNET_OPT_OUTPUT_DIM, 4);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_EMBEDDING, any, &a), SEQNET_OK);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_GLOBAL_AVERAGE_POOLING1D, a, &a), SEQNET_OK);
+    parts[0] = out;
+    parts[1] = a;
+    ck_assert_int_eq(seqnet_graph_add(g, SEQNET_LAYER_CONCATENATE, NULL, parts, 2, NULL, &out),
+                     SEQNET_OK);
+    seqnet_options_set_int(o, SEQNET_OPT_UNITS, 1);
+    ck_assert_int_eq(add_layer(g, o, SEQNET_LAYER_DENSE, out, &out), SEQNET_OK);
+    ins[0] = ids;
+    ins[1] = any;
+    ins[2] = series;
+    ins[3] = feats;
+    ck_assert_int_eq(seqnet_graph_compile(g, ins, 4, &out, 1, &m), SEQNET_OK);
+    ck_assert_int_eq(seqnet_model_summary(m, &summary), SEQNET_OK);
+    ck_assert_msg(strstr(summary, " ids (InputLayer)") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "[(None, 7)]") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "[(None, None)]") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "[(None, 5, 2)]") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "[(None, 8)]") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "(None, 7, 1)") == NULL, "%s", summary);
+    /* Layers other than inputs keep the bare tuple. */
+    ck_assert_msg(strstr(summary, "(None, 7, 4) ") != NULL, "%s", summary);
+    ck_assert_msg(strstr(summary, "(None, 13) ") != NULL, "%s", summary);
+    seqnet_free(summary);
+    seqnet_model_free(m);
+    seqnet_options_free(o);
+    seqnet_graph_free(g);
+    seqnet_context_free(ctx);
+}
+END_TEST
+
 START_TEST(course_model_reports_keras_parameter_count)
 {
     seqnet_context *ctx = ctx_new(1);
@@ -911,6 +972,7 @@ static Suite *graph_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, versions_and_errors);
     tcase_add_test(tc, course_model_reports_keras_parameter_count);
+    tcase_add_test(tc, functional_summary_shows_keras_input_shapes);
     tcase_add_test(tc, shape_errors_name_the_layer);
     tcase_add_test(tc, predict_matches_independent_forward);
     tcase_add_test(tc, training_learns_a_separable_problem);

@@ -91,6 +91,8 @@ def inception_param_count_is_the_courses():
                      if len(w) == 2 and w[0].ndim == 3)
     assert kernels == [(3, 30, 50), (5, 30, 50), (7, 30, 50)], kernels
     assert text.count("(None, 500, 50)") == 3, text
+    # Keras shows the token input without a feature axis, as a list of one
+    assert "(InputLayer)" in text and "[(None, 500)]" in text, text
 
 
 @test
