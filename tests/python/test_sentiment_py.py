@@ -115,6 +115,16 @@ def recurrent_models_build():
 
 
 @test
+def warmup_defaults():
+    # 5 epochs for the inception model on 15,000 reviews, none on --full
+    # (past chance after one epoch of 40,000) and none for the other models
+    assert sentiment.default_warmup("inception", False) == 5
+    assert sentiment.default_warmup("inception", True) == 0
+    for kind in ("pooled", "lstm", "bilstm"):
+        assert sentiment.default_warmup(kind, False) == 0, kind
+
+
+@test
 def dropout_and_learning_rate_options():
     # --dropout sets both Dropout layers of the course's models; the default
     # rates are 0.5 (pooled) and 0.7 (inception).
