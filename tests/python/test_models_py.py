@@ -168,39 +168,31 @@ def early_stopping_counts_patience_as_keras_does():
         def set_weights(self, w):
             self.weights = w
 
-    for patience, stop_at in ((0, 2), (1, 2), (2, 3), (3, 4)):
+    def run(curve, **kw):
+        """Feed the curve to EarlyStopping; the epoch it stops at, the weights kept."""
         m = FakeModel()
-        cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience,
-                                            restore_best_weights=True)
+        cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy",
+                                            restore_best_weights=True, **kw)
         cb.model = m
-        stopped = None
-        for epoch, value in enumerate([0.5, 0.6, 0.59, 0.58, 0.57, 0.56, 0.55]):
+        for epoch, value in enumerate(curve):
             m.weights = "weights of epoch %d" % epoch
             cb.on_epoch_end(epoch, {"val_accuracy": value})
             if m.stop_training:
-                stopped = epoch
-                break
+                return epoch, m.weights
+        return None, m.weights
+
+    for patience, stop_at in ((0, 2), (1, 2), (2, 3), (3, 4)):
+        stopped, weights = run([0.5, 0.6, 0.59, 0.58, 0.57, 0.56, 0.55], patience=patience)
         assert stopped == stop_at, (patience, stopped)
-        assert m.weights == "weights of epoch 1", m.weights
+        assert weights == "weights of epoch 1", weights
     # start_from_epoch: a warm-up neither monitored nor counted. A plateau at
     # the start (epochs 0-3) would stop patience 3 at epoch 3; with a warm-up
     # of 3 epochs monitoring starts at epoch 3 and training goes on.
     plateau = [0.5, 0.5, 0.5, 0.5, 0.7, 0.8, 0.79, 0.78, 0.77, 0.76]
     for start, stop_at, best in ((0, 3, 0), (3, 8, 5), (6, 9, 6)):
-        m = FakeModel()
-        cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy", patience=3,
-                                            restore_best_weights=True,
-                                            start_from_epoch=start)
-        cb.model = m
-        stopped = None
-        for epoch, value in enumerate(plateau):
-            m.weights = "weights of epoch %d" % epoch
-            cb.on_epoch_end(epoch, {"val_accuracy": value})
-            if m.stop_training:
-                stopped = epoch
-                break
+        stopped, weights = run(plateau, patience=3, start_from_epoch=start)
         assert stopped == stop_at, (start, stopped)
-        assert m.weights == "weights of epoch %d" % best, (start, m.weights)
+        assert weights == "weights of epoch %d" % best, (start, weights)
 
 
 @test
