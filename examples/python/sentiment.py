@@ -278,6 +278,8 @@ def main(argv=None):
     if args.mask_zero and args.model == "inception":
         sys.exit("sentiment.py: --mask-zero: Conv1D refuses a mask (docs/LAYERS.md)")
     warmup = args.warmup if args.warmup is not None else default_warmup(args.model, args.full)
+    dropout = DROPOUT.get(args.model, 0.0) if args.dropout is None else args.dropout
+    learning_rate = LEARNING_RATE.get(args.model, 0.001) if args.lr is None else args.lr
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     t0 = time.time()
@@ -296,7 +298,7 @@ def main(argv=None):
     seqnet.set_seed(train_seed)
     model = build_model(args.model, vocab, x.shape[1],
                         mask_zero=True if args.mask_zero else None, threads=args.threads,
-                        dropout=args.dropout, learning_rate=args.lr)
+                        dropout=dropout, learning_rate=learning_rate)
     model.summary()
 
     t0 = time.time()
@@ -324,9 +326,7 @@ def main(argv=None):
           "best_epoch=%d val_acc=%.4f test_acc=%.4f seconds=%.0f dropout=%g lr=%g batch=%d"
           % (args.model, int(args.full), int(args.mask_zero or args.model in ("lstm", "bilstm")),
              x.shape[1], args.seed, train_seed, ran, best_epoch, best_val, accuracy, seconds,
-             DROPOUT.get(args.model, 0.0) if args.dropout is None else args.dropout,
-             LEARNING_RATE.get(args.model, 0.001) if args.lr is None else args.lr,
-             args.batch_size))
+             dropout, learning_rate, args.batch_size))
 
     scores = np.asarray(model.predict(x_test[:3])).reshape(-1)
     for text, label, p in zip(texts[b:b + 3], y_test[:3], scores):
