@@ -528,6 +528,7 @@ class EarlyStopping(Callback):
         self.start_from_epoch = int(start_from_epoch)
         self.restore_best_weights = restore_best_weights
         self.best = None
+        self.best_epoch = 0         # Keras 2.11: the monitored best, 0-based
         self.wait = 0
         self.best_weights = None
         self.stopped_epoch = 0
@@ -543,7 +544,7 @@ class EarlyStopping(Callback):
         if value is None or epoch < self.start_from_epoch:
             return
         if self.best is None or self._better(value, self.best):
-            self.best, self.wait = value, 0
+            self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             return

@@ -213,7 +213,7 @@ def train(model, x_train, y_train, x_val, y_val, epochs, seed, patience=None, ve
     if stop is None or stop.best_weights is None:
         best = len(val) - 1         # no early stopping, or ended in the warm-up: the last
     else:
-        best = warmup + int(np.argmax(val[warmup:]))    # the first best, as Keras keeps
+        best = stop.best_epoch
         if best != len(val) - 1 and not stop.stopped_epoch:
             # Ended without early stopping (last epoch, time limit,
             # interrupt): Keras would leave the last weights; keep the best

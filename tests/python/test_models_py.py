@@ -169,7 +169,8 @@ def early_stopping_counts_patience_as_keras_does():
             self.weights = w
 
     def run(curve, **kw):
-        """Feed the curve to EarlyStopping; the epoch it stops at, the weights kept."""
+        """Feed the curve to EarlyStopping; the epoch it stops at, the weights
+        kept (which must be those of its best_epoch)."""
         m = FakeModel()
         cb = seqnet.callbacks.EarlyStopping(monitor="val_accuracy",
                                             restore_best_weights=True, **kw)
@@ -178,6 +179,7 @@ def early_stopping_counts_patience_as_keras_does():
             m.weights = "weights of epoch %d" % epoch
             cb.on_epoch_end(epoch, {"val_accuracy": value})
             if m.stop_training:
+                assert m.weights == "weights of epoch %d" % cb.best_epoch, cb.best_epoch
                 return epoch, m.weights
         return None, m.weights
 
